@@ -1,0 +1,4 @@
+"""Airbyte source for HaloITSM tickets."""
+from source_haloitsm.source import SourceHaloitsm
+
+__all__ = ["SourceHaloitsm"]
