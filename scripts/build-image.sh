@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds the connector image source-haloitsm:dev (also tagged airbyte/source-haloitsm:dev).
+#
+#   scripts/build-image.sh            # or: make image
+#
+# - Engine: a running Docker daemon if there is one, else podman (installed with apt when
+#   missing, see scripts/container-engine.sh).
+# - Base: the Dockerfile's default (docker.io/airbyte/python-connector-base pinned by digest)
+#   when it is present or can be pulled; otherwise a local stand-in built with debootstrap
+#   (localhost/python-connector-base:local). BASE_IMAGE=... forces a base.
+# - Python packages: wheels built on the host into .build/wheels (needs a Python 3.11 on the host,
+#   like the base image, and PyPI or pip's cache), so the image build itself needs no network.
+#   OFFLINE_WHEELS=0 skips that and lets the build run pip against PyPI instead.
+#
+# Environment: IMAGE (default source-haloitsm:dev), BASE_IMAGE, OFFLINE_WHEELS (1),
+#              PULL_TIMEOUT (seconds, default 60), HALOITSM_ENGINE (podman|docker).
+# Exit codes: 0 built; 3 no container engine on a developer's machine (skipped); other: failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+IMAGE="${IMAGE:-source-haloitsm:dev}"
+ALIAS="${IMAGE_ALIAS:-airbyte/source-haloitsm:dev}"
+OFFLINE_WHEELS="${OFFLINE_WHEELS:-1}"
+PULL_TIMEOUT="${PULL_TIMEOUT:-60}"
+WHEELS="$ROOT/.build/wheels"
+T0=$SECONDS
+mkdir -p "$ROOT/.build"
+
+log() { echo "build-image: $*" >&2; }
+
+# 1. Engine (exit 3 = skip on a developer's machine, 1 = fail in CI).
+set +e
+ENV_LINES="$("$ROOT/scripts/container-engine.sh" env)"
+rc=$?
+set -e
+[ $rc = 0 ] || exit $rc
+eval "$ENV_LINES"
+ENGINE="$HALOITSM_ENGINE"
+if [ "$ENGINE" = podman ]; then ENG=(podman); else ENG=(docker); fi
+log "engine: $ENGINE"
+
+# 2. Base image.
+DEFAULT_BASE="$(sed -nE 's/^ARG BASE_IMAGE=(.+)$/\1/p' Dockerfile | head -1)"
+[ -n "$DEFAULT_BASE" ] || { log "ERROR: no 'ARG BASE_IMAGE=' default in Dockerfile"; exit 1; }
+if [ -n "${BASE_IMAGE:-}" ]; then
+  BASE="$BASE_IMAGE"
+  BASE_WHY="forced by BASE_IMAGE"
+elif "${ENG[@]}" image inspect "$DEFAULT_BASE" >/dev/null 2>&1; then
+  BASE="$DEFAULT_BASE"
+  BASE_WHY="registry base, already present"
+elif log "pulling $DEFAULT_BASE (timeout ${PULL_TIMEOUT}s)" \
+     && timeout "$PULL_TIMEOUT" "${ENG[@]}" pull -q "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/pull.log"; then
+  BASE="$DEFAULT_BASE"
+  BASE_WHY="registry base, pulled"
+else
+  log "cannot pull the registry base ($(tail -1 "$ROOT/.build/pull.log" 2>/dev/null | cut -c1-160))"
+  BASE="$("$ROOT/scripts/container-engine.sh" base)"
+  BASE_WHY="LOCAL STAND-IN (registry base unreachable): Debian bookworm + Python 3.11 made with debootstrap"
+fi
+log "base image: $BASE ($BASE_WHY)"
+
+# 3. Wheels for an offline image build.
+NETWORK_ARGS=()
+if [ "$OFFLINE_WHEELS" = 1 ]; then
+  PY="${WHEEL_PYTHON:-}"
+  if [ -z "$PY" ]; then
+    for c in "$ROOT/.venv/bin/python" python3.11 python3; do
+      if command -v "$c" >/dev/null 2>&1 && [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = 3.11 ]; then
+        PY="$c"; break
+      fi
+    done
+  fi
+  if [ -z "$PY" ]; then
+    log "WARNING: no Python 3.11 on the host to build wheels for the image's Python 3.11: the build will install from PyPI"
+    rm -rf "$WHEELS"
+  else
+    mkdir -p "$WHEELS"
+    # Dependencies: rebuilt when pyproject.toml changes. The project wheel: when its sources change
+    # (an unchanged wheel keeps the image build fully cached).
+    deps_key="$(sha256sum pyproject.toml | cut -c1-16)"
+    src_key="$( (find source_haloitsm -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum; sha256sum pyproject.toml) | sha256sum | cut -c1-16)"
+    if [ "$(cat "$WHEELS/.deps-key" 2>/dev/null)" != "$deps_key" ]; then
+      log "building dependency wheels with $PY into .build/wheels"
+      rm -f "$WHEELS"/*.whl
+      "$PY" -m pip wheel --quiet --disable-pip-version-check -w "$WHEELS" . >&2
+      echo "$deps_key" >"$WHEELS/.deps-key"
+      echo "$src_key" >"$WHEELS/.src-key"
+    elif [ "$(cat "$WHEELS/.src-key" 2>/dev/null)" != "$src_key" ] || ! ls "$WHEELS"/source_haloitsm-*.whl >/dev/null 2>&1; then
+      log "rebuilding the source-haloitsm wheel"
+      rm -f "$WHEELS"/source_haloitsm-*.whl
+      "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$WHEELS" . >&2
+      echo "$src_key" >"$WHEELS/.src-key"
+    else
+      log "wheels are up to date"
+    fi
+    # Prove the build needs no network.
+    NETWORK_ARGS=(--network none)
+  fi
+else
+  rm -rf "$WHEELS"
+  [ "$ENGINE" = podman ] && NETWORK_ARGS=(--network host)
+fi
+
+# 4. Build.
+log "building $IMAGE"
+"${ENG[@]}" build "${NETWORK_ARGS[@]}" \
+  --build-arg "BASE_IMAGE=$BASE" \
+  -t "$IMAGE" -t "$ALIAS" \
+  -f Dockerfile . >&2
+mkdir -p "$ROOT/.build"
+printf '%s\n' "$BASE" >"$ROOT/.build/image-base.txt"
+log "built $IMAGE (+ $ALIAS) FROM $BASE in $((SECONDS - T0)) s"
+echo "BASE_IMAGE_USED=$BASE"
