@@ -1,9 +1,35 @@
+"""Console script `source-haloitsm` and the image's entry point.
+
+Runs the CDK's entrypoint with one change: the configuration is validated by the connector's own
+validator, whose messages name the setting and say what to do, instead of a bare JSON-schema message.
+"""
+from __future__ import annotations
+
 import sys
+from typing import List, Optional
 
-from airbyte_cdk.entrypoint import launch
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
 
+from source_haloitsm.config import parse_config
 from source_haloitsm.source import SourceHaloitsm
 
 
-def run() -> None:
-    launch(SourceHaloitsm(), sys.argv[1:])
+class HaloEntrypoint(AirbyteEntrypoint):
+    @staticmethod
+    def validate_connection(source_spec, config) -> None:
+        from airbyte_cdk.sources.utils.schema_helpers import split_config
+
+        connector_config, _ = split_config(config)
+        parse_config(connector_config)  # raises ConfigError (a config_error) naming the setting
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    source = SourceHaloitsm()
+    argv = sys.argv[1:] if args is None else args
+    entrypoint = HaloEntrypoint(source)
+    parsed = entrypoint.parse_args(argv)
+    from airbyte_cdk.entrypoint import PRINT_BUFFER
+
+    with PRINT_BUFFER:
+        for message in entrypoint.run(parsed):
+            print(f"{message}\n", end="", flush=True)

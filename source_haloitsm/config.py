@@ -1,0 +1,246 @@
+"""The connector's configuration: migration of old shapes, validation with messages a person can act on.
+
+Every problem is reported as `ConfigError` naming the setting, what was wrong and what to do. The
+same validation runs for check (FAILED status), discover and read (a TRACE with `config_error`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import ipaddress
+import json
+import pkgutil
+from typing import Any, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from source_haloitsm.datetimes import UTC, parse_date
+from source_haloitsm.errors import ConfigError
+
+SPEC = json.loads(pkgutil.get_data("source_haloitsm", "spec.json"))
+CONNECTION_SPEC = SPEC["connectionSpecification"]
+PROPERTIES = CONNECTION_SPEC["properties"]
+SECRET_SETTINGS = {name for name, prop in PROPERTIES.items() if prop.get("airbyte_secret")}
+
+TICKET_FIELDS: Mapping[str, Mapping[str, Any]] = json.loads(
+    pkgutil.get_data("source_haloitsm", "schemas/halo_ticket_fields.json")
+)
+# Always emitted, whatever `fields` says: the primary key and the cursor.
+REQUIRED_FIELDS = ("id", "last_update")
+DEFAULT_STREAM_NAME = "tickets"
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketTypeStream:
+    name: str
+    type_id: int
+    fields: Optional[Tuple[str, ...]]  # None: every field
+
+
+@dataclasses.dataclass(frozen=True)
+class HaloConfig:
+    base_url: str
+    tenant: str
+    client_id: str
+    client_secret: str = dataclasses.field(repr=False)
+    scope: str
+    start_date: Optional[dt.datetime]
+    end_date: Optional[dt.datetime]  # inclusive day, as midnight UTC
+    ticket_types: Tuple[TicketTypeStream, ...]
+    page_size: int
+    rate_limit: int
+    request_timeout: int
+    parallel_requests: int
+    max_retries: int
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/auth/token"
+
+    @property
+    def end_exclusive(self) -> Optional[dt.datetime]:
+        return self.end_date + dt.timedelta(days=1) if self.end_date else None
+
+    def describe_instance(self) -> str:
+        tenant = f"tenant '{self.tenant}'" if self.tenant else "no tenant (self-hosted)"
+        return f"{self.base_url} with {tenant}"
+
+
+def migrate(config: Mapping[str, Any]) -> dict:
+    """Accepts the older shape of `ticket_types`, a map `{name: {type_id, fields}}`, and returns the
+    list shape `[{name, type_id, fields}]` that the spec declares for the Airbyte UI form.
+
+    The migration happens in memory on every run; nothing is written back, because a migrated
+    config sent to the platform would carry the client secret on stdout.
+    """
+    migrated = dict(config)
+    ticket_types = migrated.get("ticket_types")
+    if isinstance(ticket_types, Mapping):
+        entries = []
+        for name, entry in ticket_types.items():
+            if isinstance(entry, Mapping):
+                entries.append({"name": name, **dict(entry)})
+            else:
+                entries.append({"name": name, "type_id": entry})
+        migrated["ticket_types"] = entries
+    for key in ("start_date", "end_date", "tenant"):
+        if migrated.get(key) is None and key in migrated:
+            del migrated[key]
+    return migrated
+
+
+def _setting_name(error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    if not path:
+        if error.validator == "required":
+            return error.message.split("'")[1]
+        return "config"
+    name = str(path[0])
+    for part in path[1:]:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name
+
+
+def _hint(setting: str) -> str:
+    top = setting.split("[")[0].split(".")[0]
+    prop = PROPERTIES.get(top)
+    if not prop:
+        return ""
+    if setting != top and top == "ticket_types":
+        return " Each ticket_types entry needs a 'name' (letters, digits, underscores) and an integer 'type_id'; 'fields' is an optional list of Halo field names."
+    return f" {prop.get('title', top)}: {prop.get('description', '')}"
+
+
+def _schema_error_message(error: jsonschema.ValidationError) -> str:
+    setting = _setting_name(error)
+    if error.validator == "required":
+        return f"Missing required setting '{setting}'.{_hint(setting)}"
+    top = setting.split("[")[0].split(".")[0]
+    if top in SECRET_SETTINGS:
+        # Never echo a secret value, even a wrongly typed one.
+        what = {"type": "must be a string", "minLength": "must not be empty"}.get(error.validator, "is invalid")
+        return f"Invalid setting '{setting}': it {what}.{_hint(setting)}"
+    return f"Invalid setting '{setting}': {error.message}.{_hint(setting)}"
+
+
+def _check_base_url(raw: str) -> str:
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"Invalid setting 'base_url': '{text}' is not a web address with a scheme. "
+            "Use the address of your Halo instance, for example https://acme.haloitsm.com."
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"Invalid setting 'base_url': '{text}' has a path ('{parts.path}'). Use only the scheme "
+            f"and host, for example {parts.scheme}://{parts.netloc}; the connector adds /api and "
+            "/auth/token itself."
+        )
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"Invalid setting 'base_url': '{text}' uses http. Halo credentials and ticket data must "
+            f"travel over https: use https://{parts.netloc}. (http is accepted only for loopback "
+            "hosts such as 127.0.0.1, for tests.)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_day(config: Mapping[str, Any], key: str) -> Optional[dt.datetime]:
+    value = config.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return parse_date(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"Invalid setting '{key}': '{value}' is not a date in the form YYYY-MM-DD (for example 2024-01-31)."
+        ) from None
+
+
+def _check_fields(entry_name: str, fields: Any) -> Optional[Tuple[str, ...]]:
+    if not fields:
+        return None
+    unknown = [f for f in fields if f not in TICKET_FIELDS]
+    if unknown:
+        suggestions = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, TICKET_FIELDS.keys(), n=1)
+            suggestions.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise ConfigError(
+            f"Invalid setting 'ticket_types' entry '{entry_name}': unknown ticket field(s) "
+            f"{', '.join(suggestions)}. Use field names as Halo's GET /api/Tickets returns them, "
+            "such as summary, status_id, dateoccurred, agent_id; see the connector docs for the list."
+        )
+    ordered = list(REQUIRED_FIELDS) + [f for f in fields if f not in REQUIRED_FIELDS]
+    return tuple(dict.fromkeys(ordered))
+
+
+def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> HaloConfig:
+    """Validates a (possibly old-shaped) config and returns it typed. Raises ConfigError."""
+    config = migrate(raw)
+    validator = jsonschema.Draft7Validator(CONNECTION_SPEC)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
+    # The base_url pattern is checked below with a more specific message.
+    errors = [e for e in errors if not (list(e.absolute_path) == ["base_url"] and e.validator == "pattern")]
+    if errors:
+        raise ConfigError(_schema_error_message(errors[0]))
+
+    base_url = _check_base_url(config["base_url"])
+    for key in ("client_id", "client_secret"):
+        if not str(config[key]).strip():
+            raise ConfigError(f"Missing required setting '{key}': it is empty.{_hint(key)}")
+
+    start_date = _parse_day(config, "start_date")
+    end_date = _parse_day(config, "end_date")
+    now = now or dt.datetime.now(UTC)
+    if start_date and start_date > now:
+        raise ConfigError(
+            f"Invalid setting 'start_date': {config['start_date']} is in the future. Use a past date, or leave it empty to read all history."
+        )
+    if start_date and end_date and end_date < start_date:
+        raise ConfigError(
+            f"Invalid setting 'end_date': {config['end_date']} is before start_date {config['start_date']}. "
+            "end_date is inclusive and must be on or after start_date."
+        )
+
+    streams = []
+    seen = set()
+    for entry in config.get("ticket_types") or []:
+        name = entry["name"]
+        if name in seen:
+            raise ConfigError(f"Invalid setting 'ticket_types': the stream name '{name}' is used twice. Give each entry its own name.")
+        seen.add(name)
+        streams.append(TicketTypeStream(name=name, type_id=int(entry["type_id"]), fields=_check_fields(name, entry.get("fields"))))
+
+    return HaloConfig(
+        base_url=base_url,
+        tenant=(config.get("tenant") or "").strip(),
+        client_id=str(config["client_id"]).strip(),
+        client_secret=str(config["client_secret"]),
+        scope=(config.get("scope") or "all").strip() or "all",
+        start_date=start_date,
+        end_date=end_date,
+        ticket_types=tuple(streams),
+        page_size=int(config.get("page_size", PROPERTIES["page_size"]["default"])),
+        rate_limit=int(config.get("rate_limit", PROPERTIES["rate_limit"]["default"])),
+        request_timeout=int(config.get("request_timeout", PROPERTIES["request_timeout"]["default"])),
+        parallel_requests=int(config.get("parallel_requests", PROPERTIES["parallel_requests"]["default"])),
+        max_retries=int(config.get("max_retries", PROPERTIES["max_retries"]["default"])),
+    )

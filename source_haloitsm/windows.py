@@ -1,0 +1,174 @@
+"""Windows of `last_update`: the unit of progress, resume and parallelism.
+
+A window is `[start, end)` on whole seconds, aligned to midnight UTC except at the ends of the read.
+Its requests ask Halo for `lastupdatefromdate = start - 1 s` and `lastupdatetodate = end`, so the
+window is covered whether Halo compares with `>`/`>=` and `<`/`<=` (HALO_API_FACTS.md 2.3: the
+comparison is UNKNOWN); records outside `[start, end)` are then dropped client-side, as they belong to
+the neighbouring window (or, updated during the read, to the next read).
+
+The planner sizes windows from the data: Halo's `record_count` (the total of a query, 2.4) tells how
+many tickets a candidate window holds. Sparse stretches coalesce into multi-day windows, dense days
+stay one day; the first page of every accepted candidate is the window's first page, so only rejected
+(too large) candidates cost an extra request.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from source_haloitsm.datetimes import UTC, normalize, parse_halo_datetime, to_query
+
+ONE_SECOND = dt.timedelta(seconds=1)
+ONE_DAY = dt.timedelta(days=1)
+
+# Earliest point the planner starts from when no start_date is set. The first window is open to the
+# left (no lastupdatefromdate), so nothing older is missed.
+HISTORY_FLOOR = dt.datetime(2000, 1, 1, tzinfo=UTC)
+
+# Halo's list endpoint may leave old closed tickets out when neither open_only nor closed_only is sent
+# (2.1: the default is UNKNOWN; S9 claims "open plus recently-closed"). Every window is therefore read
+# in two parts whose union is every ticket: open_only=true and closed_only=true (both S2, S3, S6).
+STATUS_PARTS: Tuple[Mapping[str, str], ...] = ({"open_only": "true"}, {"closed_only": "true"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    start: Optional[dt.datetime]  # None: open to the left (everything before `end`)
+    end: dt.datetime  # exclusive
+
+    def query(self) -> Dict[str, str]:
+        params = {"lastupdatetodate": to_query(self.end)}
+        if self.start is not None:
+            params["lastupdatefromdate"] = to_query(self.start - ONE_SECOND)
+        return params
+
+    def holds(self, last_update: Optional[dt.datetime]) -> bool:
+        if last_update is None:
+            return True  # never drop a record whose cursor value is missing or unreadable
+        if self.start is not None and last_update < self.start:
+            return False
+        return last_update < self.end
+
+    def as_slice(self, index: int) -> Dict[str, Any]:
+        return {
+            "window": index,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat(),
+        }
+
+    def __str__(self) -> str:
+        start = self.start.strftime("%Y-%m-%dT%H:%M:%SZ") if self.start else "(all earlier)"
+        return f"[{start}, {self.end.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+
+
+@dataclasses.dataclass
+class Page:
+    """One answer of GET /api/Tickets."""
+
+    tickets: List[Mapping[str, Any]]
+    record_count: int
+    page_no: int
+    page_size: int  # the page size the request asked for
+
+    @property
+    def ids(self) -> List[Any]:
+        return [t.get("id") for t in self.tickets]
+
+
+Probe = Callable[[Window, Mapping[str, str]], Page]
+
+
+def next_midnight(value: dt.datetime) -> dt.datetime:
+    day = value.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + ONE_DAY
+
+
+def floor_day(value: dt.datetime) -> dt.datetime:
+    return value.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class WindowPlanner:
+    """Yields `(window, first pages)` in time order, the first page of each status part already read.
+
+    `target_records` is the size a window aims for; a candidate holding more than `1.25 x target` is
+    split, unless it is a single day already.
+    """
+
+    TOLERANCE = 1.25
+
+    def __init__(
+        self,
+        lower: dt.datetime,
+        upper: dt.datetime,
+        target_records: int,
+        probe: Probe,
+        open_start: bool = False,
+        parts: Sequence[Mapping[str, str]] = STATUS_PARTS,
+    ):
+        self.lower = lower
+        self.upper = upper
+        self.target = max(1, target_records)
+        self.probe = probe
+        self.open_start = open_start
+        self.parts = parts
+        self.total_estimate: Optional[int] = None
+        self.rejected = 0
+
+    def _probe_all(self, window: Window) -> Tuple[List[Page], int]:
+        pages = [self.probe(window, part) for part in self.parts]
+        return pages, sum(p.record_count for p in pages)
+
+    def plan(self) -> Iterator[Tuple[Window, List[Page]]]:
+        if self.lower >= self.upper:
+            return
+        whole = Window(None if self.open_start else self.lower, self.upper)
+        pages, count = self._probe_all(whole)
+        self.total_estimate = count
+        if count <= self.target * self.TOLERANCE or self.upper <= next_midnight(self.lower):
+            yield whole, pages
+            return
+        self.rejected += 1
+        span_days = max(1.0, (self.upper - self.lower).total_seconds() / 86400 * self.target / count)
+        lo = self.lower
+        first = True
+        while lo < self.upper:
+            end = max(next_midnight(lo), floor_day(lo + dt.timedelta(days=span_days)))
+            end = min(end, self.upper)
+            window = Window(None if (first and self.open_start) else lo, end)
+            pages, count = self._probe_all(window)
+            if count > self.target * self.TOLERANCE and end > next_midnight(lo):
+                self.rejected += 1
+                span_days = max(1.0, span_days * self.target / count)
+                continue
+            yield window, pages
+            first = False
+            lo = end
+            span_days = max(1.0, span_days * min(4.0, max(0.5, self.target / max(count, 1))))
+
+
+def transform_record(
+    record: Mapping[str, Any],
+    datetime_fields: Sequence[str],
+    integer_fields: Sequence[str],
+    keep: Optional[Sequence[str]] = None,
+) -> Dict[str, Any]:
+    """Halo list row -> emitted record: datetimes as ISO 8601 UTC with offset (sentinels -> null),
+    integral decimals in integer fields as integers (2.5: ids sometimes come as `18.0`), and an
+    optional projection onto `keep`."""
+    out = dict(record) if keep is None else {k: record[k] for k in keep if k in record}
+    for name in datetime_fields:
+        if name in out:
+            out[name] = normalize(out[name])
+    for name in integer_fields:
+        value = out.get(name)
+        if isinstance(value, float) and value.is_integer():
+            out[name] = int(value)
+    return out
+
+
+def last_update_of(record: Mapping[str, Any]) -> Optional[dt.datetime]:
+    try:
+        return parse_halo_datetime(record.get("last_update"))
+    except ValueError:
+        return None
