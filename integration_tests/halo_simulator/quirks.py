@@ -1,0 +1,182 @@
+"""Every HaloITSM API quirk the simulator reproduces, described ONCE, here.
+
+Section numbers (``§``) refer to ``/work/shared/halo-api/HALO_API_FACTS.md``;
+``S<n>`` are the sources listed there. Where the facts say UNKNOWN the
+behaviour is a switch (name in brackets) so the connector can be tested
+against both possibilities; the default chosen is stated.
+
+Authentication (§1, §8)
+-----------------------
+Q1  ``POST /auth/token`` takes form-encoded ``grant_type=client_credentials``,
+    ``client_id``, ``client_secret``, ``scope`` (space separated) and an
+    optional ``?tenant=`` query parameter (S2, S4, S9). HTTP Basic client
+    authentication is also accepted (OpenIddict, S15).
+Q2  Success: 200 ``{access_token, token_type:"Bearer", expires_in, scope,
+    refresh_token, id_token}`` (S8 DTO, S4, S2). ``expires_in`` defaults to
+    3600 [token_ttl]. A token can also be limited to a number of API uses
+    [token_max_uses] to provoke mid-sync 401s.
+Q3  Bad client id or secret: 401 ``{"error":"invalid_client",
+    "error_description":"The specified client credentials are invalid."}``
+    (S6, S15). Unsupported grant type: 400 ``unsupported_grant_type``;
+    missing grant type / non-form body: 400 ``invalid_request``; a scope
+    name outside Halo's list (S2 HaloAuth.psm1, e.g. ``read:users``, S9):
+    400 ``invalid_scope``. OpenIddict order: request validation (400) first,
+    client authentication (401) last.
+Q4  Wrong tenant: S6 saw **HTTP 500** for a bad tenant; we answer 500 with a
+    .NET exception body [wrong_tenant_status, 500 or 401]. A missing tenant is
+    accepted (S3, S5, S6, S8 omit it) unless [require_tenant].
+Q5  ``GET /api/authinfo`` needs no auth and returns ``{auth_url, tenant_id}``
+    (S2). ``/auth/.well-known/openid-configuration`` is served too (S8).
+
+Resource API basics (§5, §8)
+----------------------------
+Q6  Every ``/api/*`` route except authinfo needs ``Authorization: Bearer``.
+    Missing, unknown, expired or used-up tokens get **401 with an empty body**
+    and ``WWW-Authenticate: Bearer error="invalid_token"`` (INFERRED from
+    OpenIddict validation, §5).
+Q7  Paths are case-insensitive (``/api/Tickets`` == ``/api/tickets``, §2);
+    query parameter *names* are matched case-insensitively (.NET binding).
+Q8  Unknown query parameters are ignored silently (S13: "Halo ignores a
+    parameter it does not recognise"), e.g. ``tickettype_id`` (S7).
+    Unparseable *dates* in known date parameters get a 400 (.NET body)
+    rather than being ignored (our choice, so connector bugs are loud).
+
+GET /api/Tickets (§2)
+---------------------
+Q9  Paging: ``pageinate=true`` (sic), ``page_size``, ``page_no`` 1-based
+    (§2.1). ``page_size`` is **silently capped at 100** (S1, S9)
+    [max_page_size]; the response echoes the effective size unless
+    [echo_requested_page_size]. Without ``page_size`` we use 50 (UNKNOWN)
+    [default_page_size].
+Q10 ``count=n`` limits a non-paginated response (uncapped, S12 got 173 with
+    count=400). Neither ``count`` nor ``pageinate``: UNKNOWN server default;
+    we return the first 50 rows in the default order [unpaged_limit].
+Q11 Response is an object ``{page_no, page_size, record_count, tickets,
+    include_children}``; ``page_no``/``page_size`` only when paginating;
+    ``record_count`` is the total number of matching rows (§2.4).
+Q12 Past the end: normally an empty ``tickets`` page. [repeat_last_page]
+    makes pages beyond the end repeat the last page (S3 commit 1176c4c,
+    "Halo has sent the same page of records again").
+Q13 Ordering: ``order``/``orderdesc`` .. ``order5``/``orderdesc5`` (S1).
+    Accepted names are UNKNOWN; we accept ``id``, ``last_update``
+    (aliases ``lastupdate``, ``flastupdate``), ``dateoccurred``
+    (``dateoccured``), ``dateclosed`` (``datecleared``), ``status_id``,
+    ``tickettype_id``; unknown names are ignored. The DEFAULT order is NOT
+    by id: ``dateoccurred`` descending with a pseudo-random (hash of id) tie
+    break [default_order: dateoccurred_desc | pseudo_random | id].
+Q14 Filters: ``requesttype_id`` (one int), ``requesttype`` (CSV) (§2.3 -
+    Halo calls ticket types "RequestType"); ``status_id``, ``ticketids``
+    (CSV), ``search_id``; ``open_only``/``closed_only``; ``deleted=true``
+    returns deleted tickets ONLY, otherwise deleted tickets are excluded
+    (S2, S1).
+Q15 ``lastupdatefromdate``/``lastupdatetodate`` filter ``last_update``
+    (S3 production). Inclusive or exclusive is UNKNOWN:
+    [lastupdate_from_op ">=" (default) | ">"],
+    [lastupdate_to_op "<=" (default) | "<"]. Compared at microsecond
+    precision of the parameter.
+Q16 ``datesearch`` + ``startdate``/``enddate`` (inclusive). Both spellings
+    accepted: ``dateoccured|dateoccurred`` and ``datecleared|dateclosed``
+    (§2.3, UNCERTAIN). An unknown ``datesearch`` value is ignored.
+Q17 Date parameter formats: ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM:SS`` with an
+    optional fraction and optional ``Z`` (or ``+hh:mm``) (§2.3: S9, S13, S2,
+    S3). Naive values are UTC.
+Q18 ``include_custom_fields=<ids>`` adds a ``customfields`` array to list
+    rows (§2.3, S3); single GETs always carry ``customfields`` (§3, open
+    question 7 - we always include them).
+Q19 ``includedetails=false`` on the list is not honoured: full ``details``
+    always come back (S12).
+
+Records (§2.5, §2.6, §3, §6)
+----------------------------
+Q20 About 100 list fields per ticket (the always-present set of §2.5 plus
+    ``status_name``, ``tickettype_name`` ... ``dateclosed``,
+    ``hasbeenclosed``). ``team`` is the team NAME, ``team_id`` the id;
+    ``agent_id`` 1 is the "Unassigned" agent; client id 1 means none (S3).
+Q21 Datetimes in GET responses: naive UTC ``YYYY-MM-DDTHH:MM:SS[.fff]``, the
+    fraction only when non-zero with trailing zeros trimmed (S5, S6, S9).
+    Values are on SQL ``datetime`` ticks (1/300 s), so fractions end in 0, 3
+    or 7 ms (INFERRED, §2.6).
+Q22 "No date" sentinels in optional date fields: ``1900-01-01T00:00:00``
+    (targetdate, deadlinedate, dateclosed of open tickets),
+    ``0001-01-01T00:00:00`` (lastincomingemail), ``1899-12-30T00:00:00``
+    (auditdate and friends) (S5 fixtures).
+Q23 Ids as decimals: Users ``site_id`` is a float next to ``site_id_int``
+    (S5); Site ``client_id`` is a float (S3).
+Q24 ``GET /api/Tickets/{id}``: one unwrapped object with ``customfields``,
+    ``details_html``, nested ``priority`` (``id`` is a GUID, ``priorityid``
+    the int), ``reference``, ``tags`` (§3). Unknown id: 404.
+Q25 Bare arrays: ``/api/TicketType``, ``/api/Status``, ``/api/Team``,
+    ``/api/Priority`` (key ``priorityid``), ``/api/SLA`` (§4, §6).
+    ``/api/Agent`` is a bare array, but ``{record_count, results}`` when
+    ``pageinate=true`` (§6, INFERRED). Wrapped: ``/api/Users`` -> ``users``,
+    ``/api/Client`` -> ``clients``, ``/api/Site`` -> ``sites``,
+    ``/api/Actions`` -> ``actions`` (with ``record_count``). ``/api/FieldInfo``
+    is a bare array of custom field definitions.
+Q26 ``/api/Actions`` needs ``ticket_id``; without it nothing is returned
+    (S6 claim). Action ``id`` is unique only within a ticket (§6).
+
+Rate limit and errors (§5)
+--------------------------
+Q27 Rolling-window limit, Halo hosted: 300 requests / 5 minutes (S11)
+    [rate_limit, rate_window]; over the limit: 429
+    ``{"error":"Rate Limit Reached - 300 Requests per rolling 5 minute
+    window"}`` (string ``error``, S3, S2; text follows the configured
+    numbers). ``Retry-After`` is UNKNOWN: [retry_after] on/off.
+    Rejected requests do not count towards the window unless
+    [rate_limit_count_rejected].
+Q28 5xx bodies are .NET exception JSON ``{"ClassName":"System.Exception",
+    "Message":...}`` (S3, S2). Fault injection (see ``faults.py``) adds 500,
+    502, 503, 504, 429, dropped connections, delays, 200-with-HTML and
+    truncated JSON.
+
+Simulator-only behaviour (not Halo)
+-----------------------------------
+* [echo_secrets]: error bodies echo the submitted client secret / bearer
+  token so leak tests can prove the connector never prints them.
+* Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo).
+* The control path ``/_sim/*`` needs no auth and is never logged.
+"""
+
+NO_DATE_1900 = "1900-01-01T00:00:00"
+NO_DATE_0001 = "0001-01-01T00:00:00"
+NO_DATE_1899 = "1899-12-30T00:00:00"
+
+INVALID_CLIENT = {
+    "error": "invalid_client",
+    "error_description": "The specified client credentials are invalid.",
+}
+
+# OpenIddict scope names Halo accepts (S2 Classes/HaloAuth.psm1), §1.
+VALID_SCOPES = frozenset(
+    """all all:standard admin read:tickets edit:tickets read:calendar edit:calendar
+    read:customers edit:customers read:crm edit:crm editMine:timesheets read:timesheets
+    edit:timesheets read:contracts edit:contracts read:suppliers edit:suppliers read:items
+    edit:items read:projects edit:projects read:sales edit:sales read:quotes edit:quotes
+    read:sos edit:sos read:pos edit:pos read:invoices edit:invoices read:reporting
+    edit:reporting read:software edit:software read:softwarelicensing
+    edit:softwarelicensing read:kb edit:kb read:assets edit:assets access:chat
+    access:adpasswordreset""".split()
+)
+
+
+def rate_limit_message(limit: int, window_seconds: float) -> str:
+    """Q27: the 429 text, reflecting the configured numbers."""
+    if window_seconds % 60 == 0:
+        span = f"{int(window_seconds // 60)} minute"
+    else:
+        span = f"{window_seconds:g} second"
+    return f"Rate Limit Reached - {limit} Requests per rolling {span} window"
+
+
+def dotnet_error(message: str, class_name: str = "System.Exception") -> dict:
+    """Q28: .NET exception serialisation used by Halo for 5xx and some 400s."""
+    return {
+        "ClassName": class_name,
+        "Message": message,
+        "Data": None,
+        "InnerException": None,
+        "HelpURL": None,
+        "StackTraceString": "   at Halo.Api.Controllers.BaseController.Invoke()",
+        "HResult": -2146233088,
+        "Source": "HaloAPI",
+    }
