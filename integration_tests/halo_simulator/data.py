@@ -335,6 +335,10 @@ class TicketStore:
         # some tickets land exactly on a whole second (no fraction, Q21)
         whole = g.random(n) < 0.15
         lu[whole] = np.maximum((lu[whole] // 1000) * 1000, occ[whole])
+        # ~10% imported / back-dated tickets: dateoccurred is not monotonic in id,
+        # so "order by dateoccurred" differs from "order by id" (Q13)
+        back = g.random(n) < 0.10
+        occ[back] = sql_round(start + ((occ[back] - start) * g.random(int(back.sum()))).astype(np.int64))
         weights = np.array([t[4] for t in TICKET_TYPES])
         ttype = g.choice(np.array([t[0] for t in TICKET_TYPES], dtype=np.int8), size=n, p=weights / weights.sum())
         age = (self.end_ms - occ) / DAY_MS

@@ -14,7 +14,10 @@ A fault spec is a dict (or the CLI string form ``KIND[:key=value]...``):
 ``seconds``      for ``delay``: how long to sleep before answering (default 2)
 
 With no ``on``/``every``/``probability`` the fault fires on every matching
-request (until ``times``).
+request (until ``times``). Every fault counts every request it applies to
+(so ``on=3`` is the 3rd matching request whatever other faults do); when
+several fire on one request the first in the list wins, except ``delay``,
+which adds its sleep and lets the request (or another fault) proceed.
 
 Mutation schedule specs (``--mutate-after`` / ``mutate_schedule``):
 ``{"after": k, "repeat": false, "update": m, "create": c, "delete": d}``:
@@ -119,7 +122,7 @@ class Fault:
             return self.auth and (self.path in ("/api", "") or path_l.startswith(self.path))
         return path_l.startswith(self.path)
 
-    def check(self) -> bool:
+    def check(self, count_fire: bool = True) -> bool:
         """Count one matching request; return True if the fault fires on it."""
         self.seen += 1
         if self.times and self.fired >= self.times:
@@ -129,7 +132,7 @@ class Fault:
                 self.probability and self.rng.random() < self.probability)
         else:
             fire = True
-        if fire:
+        if fire and count_fire:
             self.fired += 1
         return bool(fire)
 

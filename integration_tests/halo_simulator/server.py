@@ -374,13 +374,16 @@ class HaloSimulator:
         # faults (Q28)
         fault, delay = None, 0.0
         with self._lock:
+            # every applicable fault counts every matching request; the first
+            # firing non-delay fault wins, delays add up and then answer normally
             for f in self.faults:
-                if f.applies(path_l, is_auth) and f.check():
+                if f.applies(path_l, is_auth) and f.check(count_fire=False):
                     if f.kind == "delay":
-                        delay += f.seconds  # slept outside the lock, then answer normally
-                        continue
-                    fault = f.kind
-                    break
+                        delay += f.seconds
+                        f.fired += 1
+                    elif fault is None:
+                        fault = f.kind
+                        f.fired += 1
         if delay:
             time.sleep(delay)
         if fault == "drop":
