@@ -1,0 +1,287 @@
+"""The connector's container image, run through a container engine against the Halo simulator.
+
+Builds `source-haloitsm:dev` with scripts/build-image.sh (once per session; the build is cached,
+so an unchanged tree rebuilds in seconds), then runs `spec`, `check`, `discover` and `read` in it
+with configs mounted from a temporary directory, and the README's `docker run` example
+(scripts/docker-run-example.sh).
+
+    pytest -m image_tests integration_tests/test_image.py
+
+The engine is podman (installed with apt when missing; a `docker` shim first on PATH), or Docker
+when a daemon runs. Without an engine these tests are skipped on a developer's machine and fail
+in CI (CI=true). SOURCE_HALOITSM_IMAGE=<image> tests an existing image instead of building one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.image_tests
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKETS = 250  # three pages of 100
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_timings():
+    """Writes how long each step took to .build/image-test-timings.txt (and prints it with -s)."""
+    t0 = time.monotonic()
+    yield
+    TIMINGS["whole module"] = time.monotonic() - t0
+    report = "\n".join(f"{step:>28}: {seconds:6.1f} s" for step, seconds in TIMINGS.items())
+    (ROOT / ".build").mkdir(exist_ok=True)
+    (ROOT / ".build" / "image-test-timings.txt").write_text(report + "\n")
+    print("\n" + report)
+
+
+def _fail_or_skip(message: str) -> None:
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def engine_env() -> dict[str, str]:
+    """The environment with the engine set up (CONTAINERS_CONF, the docker shim on PATH)."""
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'out="$("$0" env)" || exit $?; eval "$out"; env -0',
+            str(ROOT / "scripts" / "container-engine.sh"),
+        ],
+        capture_output=True,
+        timeout=600,
+    )
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode == 3:
+        pytest.skip(stderr.strip().splitlines()[-1] if stderr.strip() else "no container engine")
+    assert proc.returncode == 0, f"container engine setup failed:\n{stderr}"
+    env = dict(
+        item.split("=", 1) for item in proc.stdout.decode().split("\0") if "=" in item
+    )
+    TIMINGS["engine setup"] = time.monotonic() - t0
+    return env
+
+
+@pytest.fixture(scope="session")
+def image(engine_env: dict[str, str]) -> str:
+    prebuilt = os.environ.get("SOURCE_HALOITSM_IMAGE")
+    if prebuilt:
+        if _engine(engine_env, "image", "inspect", prebuilt).returncode != 0:
+            pytest.fail(f"SOURCE_HALOITSM_IMAGE={prebuilt} does not exist")
+        return prebuilt
+    t0 = time.monotonic()
+    log = ROOT / ".build" / "build-image.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        proc = subprocess.run(
+            [str(ROOT / "scripts" / "build-image.sh")],
+            env={**engine_env, "IMAGE": "source-haloitsm:dev"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+        )
+    TIMINGS["image build"] = time.monotonic() - t0
+    text = log.read_text(errors="replace")
+    if proc.returncode == 3:
+        _fail_or_skip(text.strip().splitlines()[-1])
+    assert proc.returncode == 0, f"image build failed (log {log}):\n{text[-4000:]}"
+    base = [line for line in text.splitlines() if line.startswith("BASE_IMAGE_USED=")]
+    print(f"\nimage source-haloitsm:dev built in {TIMINGS['image build']:.1f} s; {base}")
+    return "source-haloitsm:dev"
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    from integration_tests.halo_simulator import HaloSimulator
+
+    sim = HaloSimulator(
+        tickets=TICKETS,
+        seed=42,
+        client_id="demo-client",
+        client_secret="demo-secret",
+        tenant="demo",
+    )
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(scope="module")
+def secrets_dir(simulator):
+    """A folder mounted at /secrets: readable by the image's non-root user `airbyte`."""
+    with tempfile.TemporaryDirectory(prefix="haloitsm-image-") as tmp:
+        path = Path(tmp)
+        path.chmod(0o755)
+        config = {
+            "base_url": simulator.base_url,
+            "tenant": "demo",
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+            "rate_limit": 6000,
+            "page_size": 100,
+        }
+        _write(path / "config.json", config)
+        _write(path / "bad_config.json", {**config, "client_secret": "wrong-secret"})
+        yield path
+
+
+def _write(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data))
+    path.chmod(0o644)
+
+
+def _engine(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _run(env: dict[str, str], image: str, secrets: Path | None, *args: str, timeout: float = 180):
+    """`docker run` the connector; returns (parsed messages, completed process)."""
+    cmd = ["run", "--rm"]
+    if env.get("HALOITSM_ENGINE") == "docker":
+        cmd += ["--network", "host"]  # podman gets host networking from containers.conf
+    if secrets is not None:
+        cmd += ["-v", f"{secrets}:/secrets:ro"]
+    t0 = time.monotonic()
+    proc = _engine(env, *cmd, image, *args, timeout=timeout)
+    TIMINGS[f"docker run {args[0]}"] = time.monotonic() - t0
+    messages = []
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                messages.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return messages, proc
+
+
+def _of_type(messages: list[dict], kind: str) -> list[dict]:
+    return [m for m in messages if m.get("type") == kind]
+
+
+def _explain(proc: subprocess.CompletedProcess) -> str:
+    traces = [line for line in proc.stdout.splitlines() if '"TRACE"' in line][:3]
+    return f"exit {proc.returncode}\nstderr: {proc.stderr[-2000:]}\ntraces: {traces}"
+
+
+def test_image_conventions(engine_env, image):
+    proc = _engine(engine_env, "image", "inspect", image)
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(proc.stdout)[0]["Config"]
+    assert config["Entrypoint"] == ["python", "/airbyte/integration_code/main.py"]
+    assert "AIRBYTE_ENTRYPOINT=python /airbyte/integration_code/main.py" in config["Env"]
+    assert config["User"] == "airbyte"
+    assert config["Labels"]["io.airbyte.name"] == "airbyte/source-haloitsm"
+    assert config["Labels"]["io.airbyte.version"] == "0.1.0"
+    who = _engine(engine_env, "run", "--rm", "--entrypoint", "id", image, "-un")
+    assert who.stdout.strip() == "airbyte", who.stderr
+
+
+def test_spec(engine_env, image):
+    messages, proc = _run(engine_env, image, None, "spec", timeout=60)
+    specs = _of_type(messages, "SPEC")
+    assert proc.returncode == 0 and len(specs) == 1, _explain(proc)
+    spec = specs[0]["spec"]
+    expected = json.loads((ROOT / "source_haloitsm" / "spec.json").read_text())
+    assert spec["connectionSpecification"] == expected["connectionSpecification"]
+
+
+def test_check_succeeds_against_simulator(engine_env, image, secrets_dir):
+    messages, proc = _run(engine_env, image, secrets_dir, "check", "--config", "/secrets/config.json")
+    statuses = _of_type(messages, "CONNECTION_STATUS")
+    assert statuses, _explain(proc)
+    assert statuses[0]["connectionStatus"]["status"] == "SUCCEEDED", statuses[0]
+
+
+def test_check_fails_cleanly_with_bad_credentials(engine_env, image, secrets_dir):
+    messages, proc = _run(
+        engine_env, image, secrets_dir, "check", "--config", "/secrets/bad_config.json"
+    )
+    statuses = _of_type(messages, "CONNECTION_STATUS")
+    assert statuses, _explain(proc)
+    assert statuses[0]["connectionStatus"]["status"] == "FAILED"
+    assert "wrong-secret" not in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def discovered(engine_env, image, secrets_dir) -> dict:
+    messages, proc = _run(
+        engine_env, image, secrets_dir, "discover", "--config", "/secrets/config.json"
+    )
+    catalogs = _of_type(messages, "CATALOG")
+    assert proc.returncode == 0 and catalogs, _explain(proc)
+    return catalogs[0]["catalog"]
+
+
+def test_discover(discovered):
+    names = [s["name"] for s in discovered["streams"]]
+    assert "tickets" in names, names
+    tickets = next(s for s in discovered["streams"] if s["name"] == "tickets")
+    assert "full_refresh" in tickets["supported_sync_modes"]
+    assert tickets["json_schema"].get("properties")
+
+
+def test_read_returns_every_ticket(engine_env, image, secrets_dir, simulator, discovered):
+    tickets = next(s for s in discovered["streams"] if s["name"] == "tickets")
+    _write(
+        secrets_dir / "catalog.json",
+        {
+            "streams": [
+                {
+                    "stream": tickets,
+                    "sync_mode": "full_refresh",
+                    "destination_sync_mode": "overwrite",
+                }
+            ]
+        },
+    )
+    messages, proc = _run(
+        engine_env,
+        image,
+        secrets_dir,
+        "read",
+        "--config",
+        "/secrets/config.json",
+        "--catalog",
+        "/secrets/catalog.json",
+        timeout=300,
+    )
+    assert proc.returncode == 0, _explain(proc)
+    errors = [m for m in _of_type(messages, "TRACE") if m["trace"].get("type") == "ERROR"]
+    assert not errors, errors[:3]
+    records = [m["record"] for m in _of_type(messages, "RECORD")]
+    assert all(r["stream"] == "tickets" for r in records)
+    truth = simulator.truth()
+    assert len(records) == len(truth)
+    assert {int(r["data"]["id"]) for r in records} == {int(i) for i in truth}
+
+
+def test_readme_docker_run_example(engine_env, image):
+    """scripts/docker-run-example.sh runs the README's `docker run ... read` line for real."""
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [str(ROOT / "scripts" / "docker-run-example.sh")],
+        env={**engine_env, "IMAGE": image, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    TIMINGS["docker-run-example.sh"] = time.monotonic() - t0
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr[-3000:]}"
+    assert "records: " in proc.stdout
+    print(proc.stdout.strip())
