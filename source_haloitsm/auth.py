@@ -48,6 +48,7 @@ class HaloTokenProvider(requests.auth.AuthBase):
         self._token: Optional[str] = None
         self._expires_at = 0.0
         self.tokens_fetched = 0
+        self.clock = time.monotonic  # replaceable in tests
 
     # requests' hook: sign each request with the current token.
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -56,7 +57,7 @@ class HaloTokenProvider(requests.auth.AuthBase):
 
     def token(self) -> str:
         with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
+            if self._token is None or self.clock() >= self._expires_at:
                 self._fetch()
             return self._token  # type: ignore[return-value]
 
@@ -116,7 +117,7 @@ class HaloTokenProvider(requests.auth.AuthBase):
                 add_to_secrets(token)
                 margin = min(EXPIRY_MARGIN_SECONDS, expires_in / 10)
                 self._token = token
-                self._expires_at = time.monotonic() + max(0.0, expires_in - margin)
+                self._expires_at = self.clock() + max(0.0, expires_in - margin)
                 self.tokens_fetched += 1
                 logger.info(f"Obtained a Halo access token (expires in {int(expires_in)} s) for {cfg.describe_instance()}.")
                 return

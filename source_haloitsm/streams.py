@@ -232,7 +232,7 @@ class TicketsStream(HaloStream):
 
     # ---- windows ----
     def _range(self, sync_mode: SyncMode) -> tuple:
-        now = dt.datetime.now(UTC).replace(microsecond=0)
+        now = dt.datetime.now(UTC)
         cfg = self._config
         if sync_mode == SyncMode.incremental and self._state_value is not None:
             lower = self._state_value - INCREMENTAL_LOOKBACK

@@ -1,7 +1,8 @@
 """Windows of `last_update`: the unit of progress, resume and parallelism.
 
-A window is `[start, end)` on whole seconds, aligned to midnight UTC except at the ends of the read.
-Its requests ask Halo for `lastupdatefromdate = start - 1 s` and `lastupdatetodate = end`, so the
+A window is `[start, end)`, aligned to midnight UTC except at the ends of the read.
+Its requests ask Halo for `lastupdatefromdate = start - 1 s` and `lastupdatetodate = end` (rounded out
+to whole seconds, as Halo's filters take seconds), so the
 window is covered whether Halo compares with `>`/`>=` and `<`/`<=` (HALO_API_FACTS.md 2.3: the
 comparison is UNKNOWN); records outside `[start, end)` are then dropped client-side, as they belong to
 the neighbouring window (or, updated during the read, to the next read).
@@ -38,9 +39,10 @@ class Window:
     end: dt.datetime  # exclusive
 
     def query(self) -> Dict[str, str]:
-        params = {"lastupdatetodate": to_query(self.end)}
+        # Halo's filters take whole seconds: round outwards, then filter exactly on our side.
+        params = {"lastupdatetodate": to_query(ceil_second(self.end))}
         if self.start is not None:
-            params["lastupdatefromdate"] = to_query(self.start - ONE_SECOND)
+            params["lastupdatefromdate"] = to_query(self.start.replace(microsecond=0) - ONE_SECOND)
         return params
 
     def holds(self, last_update: Optional[dt.datetime]) -> bool:
@@ -77,6 +79,10 @@ class Page:
 
 
 Probe = Callable[[Window, Mapping[str, str]], Page]
+
+
+def ceil_second(value: dt.datetime) -> dt.datetime:
+    return value if value.microsecond == 0 else value.replace(microsecond=0) + ONE_SECOND
 
 
 def next_midnight(value: dt.datetime) -> dt.datetime:
@@ -119,32 +125,49 @@ class WindowPlanner:
         pages = [self.probe(window, part) for part in self.parts]
         return pages, sum(p.record_count for p in pages)
 
+    def _span_after_rejection(self, lo: dt.datetime, span_days: float, pages: List[Page], count: int) -> float:
+        """A smaller span for a candidate that held `count` > target records: the smaller of the uniform
+        estimate and the sample estimate (the time below which `target/count` of the first page's
+        tickets lie). The sample converges in one step when data is clustered."""
+        uniform = span_days * self.target / count
+        stamps = sorted(t for t in (last_update_of(r) for p in pages for r in p.tickets) if t is not None and t >= lo)
+        if stamps:
+            k = int(len(stamps) * self.target / count)
+            if k < len(stamps):
+                uniform = min(uniform, (stamps[k] - lo).total_seconds() / 86400)
+        return max(1.0, min(uniform, span_days / 2))
+
     def plan(self) -> Iterator[Tuple[Window, List[Page]]]:
         if self.lower >= self.upper:
             return
+        limit = self.target * self.TOLERANCE
         whole = Window(None if self.open_start else self.lower, self.upper)
-        pages, count = self._probe_all(whole)
-        self.total_estimate = count
-        if count <= self.target * self.TOLERANCE or self.upper <= next_midnight(self.lower):
+        pages, total = self._probe_all(whole)
+        self.total_estimate = total
+        if total <= limit or self.upper <= next_midnight(self.lower):
             yield whole, pages
             return
         self.rejected += 1
-        span_days = max(1.0, (self.upper - self.lower).total_seconds() / 86400 * self.target / count)
+        span_days = self._span_after_rejection(self.lower, (self.upper - self.lower).total_seconds() / 86400, pages, total)
         lo = self.lower
+        seen = 0
         first = True
         while lo < self.upper:
-            end = max(next_midnight(lo), floor_day(lo + dt.timedelta(days=span_days)))
-            end = min(end, self.upper)
+            if total - seen <= limit:
+                end = self.upper  # what is left fits in one window (record_count of the whole range)
+            else:
+                end = min(self.upper, max(next_midnight(lo), floor_day(lo + dt.timedelta(days=span_days))))
             window = Window(None if (first and self.open_start) else lo, end)
             pages, count = self._probe_all(window)
-            if count > self.target * self.TOLERANCE and end > next_midnight(lo):
+            if count > limit and end > next_midnight(lo):
                 self.rejected += 1
-                span_days = max(1.0, span_days * self.target / count)
+                span_days = self._span_after_rejection(lo, (end - lo).total_seconds() / 86400, pages, count)
                 continue
             yield window, pages
             first = False
+            seen += count
+            span_days = max(1.0, (end - lo).total_seconds() / 86400 * min(4.0, max(0.5, self.target / max(count, 1))))
             lo = end
-            span_days = max(1.0, span_days * min(4.0, max(0.5, self.target / max(count, 1))))
 
 
 def transform_record(

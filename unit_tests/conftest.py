@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 from contextlib import redirect_stdout
@@ -65,7 +66,7 @@ class FakeHalo:
         self.ticket_requests: List[dict] = []
         self.before_page: Optional[Callable[[dict], Optional[dict]]] = None  # may return a custom response
         mocker.post(re.compile(re.escape(TOKEN_URL)), json=self._token)
-        mocker.get(re.compile(re.escape(BASE_URL) + r"/api/Tickets"), json=self._tickets)
+        mocker.get(re.compile(re.escape(BASE_URL) + r"/api/Tickets"), text=self._tickets)
         mocker.get(
             re.compile(re.escape(BASE_URL) + r"/api/TicketType"),
             json=[{"id": 1, "name": "Incident"}, {"id": 2, "name": "Service Request"}],
@@ -99,18 +100,20 @@ class FakeHalo:
             custom = self.before_page(entry)
             if custom is not None:
                 context.status_code = custom.get("status", 200)
-                return custom.get("json")
+                if "text" in custom:
+                    return custom["text"]
+                return json.dumps(custom.get("json"))
         rows = self.matching(params)
         size = min(int(params.get("page_size", 50)), self.page_cap)
         page_no = int(params.get("page_no", 1))
         page = rows[(page_no - 1) * size : page_no * size]
-        return {
+        return json.dumps({
             "page_no": page_no,
             "page_size": size,
             "record_count": len(rows),
             "tickets": [self.render(t) for t in page],
             "include_children": False,
-        }
+        })
 
     @staticmethod
     def render(ticket: dict) -> dict:
@@ -208,12 +211,18 @@ def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[di
     entrypoint = HaloEntrypoint(SourceHaloitsm())
     buffer = io.StringIO()
     error = None
+    # The CDK logs through a StreamHandler bound to the real stdout: point it at the buffer too.
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(buffer) for h in handlers]
     with redirect_stdout(buffer):
         try:
             for message in entrypoint.run(entrypoint.parse_args(args)):
                 print(message)
         except Exception as exc:  # the CDK raises after emitting the error TRACE
             error = exc
+        finally:
+            for handler, stream in zip(handlers, previous):
+                handler.setStream(stream)
     raw = buffer.getvalue()
     if error is not None and not any('"ERROR"' in line for line in raw.splitlines()):
         # What the CDK's uncaught-exception hook prints for the platform.
