@@ -29,3 +29,16 @@ bench-simulator: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# --- container image -------------------------------------------------------------------
+# podman is installed with apt when missing (scripts/container-engine.sh); the registry base is
+# used when it can be pulled, else a local Debian bookworm + Python 3.11 stand-in.
+.PHONY: image-test image-example
+image: venv
+	scripts/build-image.sh
+
+image-test: venv
+	$(PY) -m pytest -q -m image_tests integration_tests/test_image.py
+
+image-example: image
+	scripts/docker-run-example.sh

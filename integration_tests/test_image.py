@@ -102,7 +102,7 @@ def image(engine_env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def simulator():
+def image_sim():
     from integration_tests.halo_simulator import HaloSimulator
 
     sim = HaloSimulator(
@@ -120,13 +120,13 @@ def simulator():
 
 
 @pytest.fixture(scope="module")
-def secrets_dir(simulator):
+def secrets_dir(image_sim):
     """A folder mounted at /secrets: readable by the image's non-root user `airbyte`."""
     with tempfile.TemporaryDirectory(prefix="haloitsm-image-") as tmp:
         path = Path(tmp)
         path.chmod(0o755)
         config = {
-            "base_url": simulator.base_url,
+            "base_url": image_sim.base_url,
             "tenant": "demo",
             "client_id": "demo-client",
             "client_secret": "demo-secret",
@@ -236,7 +236,7 @@ def test_discover(discovered):
     assert tickets["json_schema"].get("properties")
 
 
-def test_read_returns_every_ticket(engine_env, image, secrets_dir, simulator, discovered):
+def test_read_returns_every_ticket(engine_env, image, secrets_dir, image_sim, discovered):
     tickets = next(s for s in discovered["streams"] if s["name"] == "tickets")
     _write(
         secrets_dir / "catalog.json",
@@ -266,7 +266,7 @@ def test_read_returns_every_ticket(engine_env, image, secrets_dir, simulator, di
     assert not errors, errors[:3]
     records = [m["record"] for m in _of_type(messages, "RECORD")]
     assert all(r["stream"] == "tickets" for r in records)
-    truth = simulator.truth()
+    truth = image_sim.truth()
     assert len(records) == len(truth)
     assert {int(r["data"]["id"]) for r in records} == {int(i) for i in truth}
 
