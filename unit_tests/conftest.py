@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import time
 from contextlib import redirect_stdout
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
@@ -64,6 +65,7 @@ class FakeHalo:
         self.token_count = 0
         self.expires_in = 3600
         self.ticket_requests: List[dict] = []
+        self.request_times: List[float] = []  # every token and ticket request
         self.before_page: Optional[Callable[[dict], Optional[dict]]] = None  # may return a custom response
         mocker.post(re.compile(re.escape(TOKEN_URL)), json=self._token)
         mocker.get(re.compile(re.escape(BASE_URL) + r"/api/Tickets"), text=self._tickets)
@@ -73,6 +75,7 @@ class FakeHalo:
         )
 
     def _token(self, request, context):
+        self.request_times.append(time.monotonic())
         self.token_count += 1
         return {"access_token": f"token-{self.token_count}", "token_type": "Bearer", "expires_in": self.expires_in, "scope": "all"}
 
@@ -94,12 +97,14 @@ class FakeHalo:
 
     def _tickets(self, request, context):
         params = {k: v[0] for k, v in parse_qs(urlparse(request.url).query).items()}
-        entry = {"params": params, "auth": request.headers.get("Authorization")}
+        entry = {"params": params, "auth": request.headers.get("Authorization"), "time": time.monotonic()}
+        self.request_times.append(entry["time"])
         self.ticket_requests.append(entry)
         if self.before_page:
             custom = self.before_page(entry)
             if custom is not None:
                 context.status_code = custom.get("status", 200)
+                context.headers.update(custom.get("headers", {}))
                 if "text" in custom:
                     return custom["text"]
                 return json.dumps(custom.get("json"))
