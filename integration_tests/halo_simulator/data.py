@@ -9,6 +9,7 @@ roughly 40 MB of index. Quirks reproduced here are described in ``quirks.py``
 """
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import random
 import threading
@@ -114,6 +115,7 @@ def sql_round(ms):
 
 _DAY_STR: dict = {}
 _FRAC = [""] + [("." + f"{f:03d}").rstrip("0") for f in range(1, 1000)]
+_TOD = ["T%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60) for s in range(86400)]
 
 
 def fmt_ms(ms: int) -> str:
@@ -125,9 +127,7 @@ def fmt_ms(ms: int) -> str:
     d = _DAY_STR.get(day)
     if d is None:
         d = _DAY_STR[day] = (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).isoformat()
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{d}T{h:02d}:{m:02d}:{sec:02d}{_FRAC[frac]}"
+    return d + _TOD[rem] + _FRAC[frac]
 
 
 def parse_dt_us(value: str) -> int:
@@ -297,7 +297,7 @@ class TicketStore:
         self.lock = threading.RLock()
         self.version = 0
         self.cache_size = cache_size
-        self._cache: dict = {}
+        self._cache: collections.OrderedDict = collections.OrderedDict()
         self._cache_lock = threading.Lock()
         self._qcache: dict = {}
         self._variants: dict = {}
@@ -613,13 +613,10 @@ class TicketStore:
             return b
         b = self._render_bytes(j, custom_fields)
         with self._cache_lock:
-            if len(self._cache) >= self.cache_size:
-                for _ in range(max(1, self.cache_size // 20)):
-                    try:
-                        self._cache.pop(next(iter(self._cache)))
-                    except (StopIteration, KeyError, RuntimeError):
-                        break
-            self._cache[key] = b
+            while self._cache and len(self._cache) >= self.cache_size:
+                self._cache.popitem(last=False)  # FIFO eviction, O(1)
+            if self.cache_size:
+                self._cache[key] = b
         return b
 
     def _dynamic(self, j: int):
@@ -658,7 +655,7 @@ class TicketStore:
             "dateclosed": fmt_ms(closed) if is_closed else NO_DATE_1900,
             "dateassigned": fmt_ms(sql_round(occ + 60_000 + h2 % 3_600_000)) if info["agent_id"] != 1 else NO_DATE_1900,
             "hasbeenclosed": is_closed,
-            "lastactiondate": fmt_ms(sql_round(lastaction)),
+            "lastactiondate": (la := fmt_ms(sql_round(lastaction))),
             "last_update": fmt_ms(lu),
             "lastincomingemail": fmt_ms(occ + 5000) if info["has_email"] else NO_DATE_0001,
             "workflow_id": 10 if ttype == 4 else 0,
@@ -669,7 +666,7 @@ class TicketStore:
             "guid": "%08x-%04x-4%03x-a%03x-%012x" % (h & 0xFFFFFFFF, tid & 0xFFFF, h2 & 0xFFF, (h >> 40) & 0xFFF,
                                                      (h * 31 + tid) & 0xFFFFFFFFFFFF),
             "idsummary": f"{tid} - {summary}",
-            "lastnote_date": fmt_ms(sql_round(lastaction)) if h2 % 5 < 3 else NO_DATE_1900,
+            "lastnote_date": la if h2 % 5 < 3 else NO_DATE_1900,
         }
         return dyn, frag, info, h2
 

@@ -78,6 +78,25 @@ def _csv_ints(v):
     return out
 
 
+def _sendmsg_all(sock, bufs) -> None:
+    """Scatter/gather send of a list of byte strings without joining them."""
+    if not hasattr(sock, "sendmsg"):
+        sock.sendall(b"".join(bufs))
+        return
+    views = [memoryview(b) for b in bufs]
+    i = 0
+    while i < len(views):
+        sent = sock.sendmsg(views[i:i + 512])
+        while sent and i < len(views):
+            n = len(views[i])
+            if sent >= n:
+                sent -= n
+                i += 1
+            else:
+                views[i] = views[i][sent:]
+                sent = 0
+
+
 class Resp:
     __slots__ = ("status", "body", "ctype", "headers", "ticket_page")
 
@@ -290,18 +309,20 @@ class HaloSimulator:
     # ------------------------------------------------------------------ request plumbing
     def _send(self, h: BaseHTTPRequestHandler, r: Resp, head_only_len: int | None = None) -> None:
         body = r.body
+        parts = body if isinstance(body, list) else [body]
+        size = sum(len(p) for p in parts)
         lines = [f"HTTP/1.1 {r.status} {REASONS.get(r.status, 'Status')}",
-                 f"Content-Length: {len(body) if head_only_len is None else head_only_len}",
+                 f"Content-Length: {size if head_only_len is None else head_only_len}",
                  "Server: Microsoft-IIS/10.0"]
-        if body or r.ctype != JSON:
+        if size or r.ctype != JSON:
             lines.append(f"Content-Type: {r.ctype}")
         for k, v in r.headers.items():
             lines.append(f"{k}: {v}")
         if h.close_connection:
             lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        bufs = [("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")] + [p for p in parts if p]
         try:
-            h.wfile.write(data)
+            _sendmsg_all(h.connection, bufs)
         except OSError:
             h.close_connection = True
 
@@ -406,6 +427,8 @@ class HaloSimulator:
         except Exception as e:  # pragma: no cover - simulator bug, answer like Halo would
             r = jresp(quirks.dotnet_error(f"{type(e).__name__}: {e}"), 500)
         status = r.status
+        if isinstance(r.body, list) and fault in ("truncated", "partial"):
+            r.body = b"".join(r.body)
         if fault == "truncated" and r.status == 200:
             r.body = r.body[: max(1, len(r.body) // 2)]
         if fault == "partial" and r.status == 200:
@@ -738,9 +761,13 @@ class HaloSimulator:
                 else:
                     sel = idx
             rows = [st.ticket_bytes(int(j), cf) for j in sel]
-        body = b"".join([head, b'"record_count":%d,"tickets":[' % total, b",".join(rows),
-                         b'],"include_children":false}'])
-        return Resp(200, body)
+        parts = [head + b'"record_count":%d,"tickets":[' % total]
+        for k, row in enumerate(rows):  # sent with sendmsg, never joined
+            if k:
+                parts.append(b",")
+            parts.append(row)
+        parts.append(b'],"include_children":false}')
+        return Resp(200, parts)
 
     # ------------------------------------------------------------------ control path (never logged)
     def _control(self, method, path_l, q, body) -> Resp:
