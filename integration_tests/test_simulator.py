@@ -383,7 +383,9 @@ def test_latency(simulator):
 def test_mutations_api_and_truth(simulator):
     sim = simulator(tickets=300)
     before = sim.truth()
-    res = sim.mutate(update=5, create=3, delete=2)
+    ids = sim.mutate(update=5, create=3, delete=2)
+    res = sim.mutations[-1]
+    assert ids == res["updated"] + res["created"] + res["deleted"]
     after = sim.truth()
     assert len(res["updated"]) == 5 and len(res["created"]) == 3 and len(res["deleted"]) == 2
     assert max(before) < min(res["created"]) and all(i in after for i in res["created"])
@@ -428,7 +430,7 @@ def test_request_log_and_control_path(simulator):
     assert [e["path"] for e in log] == ["/auth/token", "/api/Tickets"]
     e = log[1]
     assert e["method"] == "GET" and e["params"] == {"pageinate": "true", "page_size": "5"} and e["status"] == 200
-    assert isinstance(e["time"], float)
+    assert isinstance(e["time"], float) and e["duration"] >= 0 and sim.max_concurrency >= 1
     assert len(sim.api_requests("/API/tickets")) == 1
     assert requests.get(sim.base_url + "/_sim/log").json()[1]["path"] == "/api/Tickets"
     requests.post(sim.base_url + "/_sim/reset_log")

@@ -183,6 +183,9 @@ class HaloSimulator:
         self._ticket_page_requests = 0
         self._seq = 0
         self.mutations: list = []
+        self.max_concurrency = 0  # most /auth + /api requests in flight at once
+        self._inflight = 0
+        self._tls = threading.local()
         for k, (default, _) in SWITCHES.items():
             setattr(self, k, list(default) if isinstance(default, list) else default)
         self.configure(**switches)
@@ -293,13 +296,14 @@ class HaloSimulator:
     def truth(self, include_deleted: bool = False) -> dict:
         return self.store.truth(include_deleted=include_deleted)
 
-    def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None) -> dict:
-        """Update (last_update -> now) / create / soft-delete tickets. Returns
-        ``{"updated": [...], "created": [...], "deleted": [...]}``."""
+    def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None) -> list:
+        """Update ``update`` random tickets (plus the given ``ids``): their last_update moves to now;
+        create ``create`` new tickets; soft-delete ``delete`` random tickets. Returns the affected
+        ids (updated, then created, then deleted); the breakdown is ``sim.mutations[-1]``."""
         res = self.store.mutate(update=update, create=create, delete=delete, ids=ids)
         with self._lock:
             self.mutations.append({"time": time.time(), **res})
-        return res
+        return res["updated"] + res["created"] + res["deleted"]
 
     def invalidate_tokens(self) -> None:
         """Make every issued token invalid (as if the server restarted)."""
@@ -334,10 +338,12 @@ class HaloSimulator:
             pass
 
     def _log(self, method, path, params, status, fault=None) -> None:
+        t0 = self._tls.t0
         with self._lock:
             self._seq += 1
-            self.request_log.append({"time": time.time(), "method": method, "path": path, "params": params,
-                                     "status": status, "fault": fault, "seq": self._seq})
+            self.request_log.append({"time": t0, "method": method, "path": path, "params": params,
+                                     "status": status, "fault": fault, "seq": self._seq,
+                                     "duration": time.time() - t0})
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(h.path)
@@ -364,6 +370,17 @@ class HaloSimulator:
         if not (is_auth or is_api):
             self._send(h, Resp(404))
             return
+        self._tls.t0 = time.time()
+        with self._lock:
+            self._inflight += 1
+            self.max_concurrency = max(self.max_concurrency, self._inflight)
+        try:
+            self._handle_logged(h, method, path, path_l, query, body, is_auth, is_api)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    def _handle_logged(self, h, method, path, path_l, query, body, is_auth, is_api) -> None:
         params = dict(query)
         form = {}
         if is_auth:
@@ -794,7 +811,10 @@ class HaloSimulator:
             unknown = set(data) - {"update", "create", "delete", "ids"}
             if unknown:
                 raise ValueError(f"unknown mutate keys {sorted(unknown)}")
-            return jresp(self.mutate(**{k: (v if k == "ids" else int(v)) for k, v in data.items()}))
+            ids = self.mutate(**{k: (v if k == "ids" else int(v)) for k, v in data.items()})
+            with self._lock:
+                detail = {k: v for k, v in self.mutations[-1].items() if k != "time"}
+            return jresp({"ids": ids, **detail})
         if cmd == "tokens" and method == "GET":
             with self._lock:
                 return jresp(list(self.issued_tokens))
