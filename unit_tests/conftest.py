@@ -7,21 +7,18 @@ the simulator under integration_tests/.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import os
 import re
 import time
-from contextlib import redirect_stdout
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests_mock as requests_mock_module
 
-from source_haloitsm.run import HaloEntrypoint
-from source_haloitsm.source import SourceHaloitsm
+from integration_tests.harness import Output, catalog, run_connector  # noqa: F401  (re-exported for the tests)
 
 BASE_URL = "https://acme.haloitsm.com"
 TOKEN_URL = f"{BASE_URL}/auth/token"
@@ -147,94 +144,3 @@ def fake_halo():
         yield build
 
 
-def catalog(*streams: str, sync_mode: str = "full_refresh") -> dict:
-    entries = []
-    for name in streams:
-        entries.append(
-            {
-                "stream": {
-                    "name": name,
-                    "json_schema": {},
-                    "supported_sync_modes": ["full_refresh", "incremental"],
-                    "source_defined_cursor": True,
-                    "default_cursor_field": ["last_update"],
-                },
-                "sync_mode": sync_mode,
-                "destination_sync_mode": "append" if sync_mode == "incremental" else "overwrite",
-                "cursor_field": ["last_update"],
-            }
-        )
-    return {"streams": entries}
-
-
-class Output:
-    def __init__(self, raw: str, exit_error: Optional[BaseException] = None):
-        self.raw = raw
-        self.exit_error = exit_error
-        self.messages = [json.loads(line) for line in raw.splitlines() if line.startswith("{")]
-
-    def of_type(self, kind: str) -> List[dict]:
-        return [m for m in self.messages if m["type"] == kind]
-
-    @property
-    def records(self) -> List[dict]:
-        return [m["record"]["data"] for m in self.of_type("RECORD")]
-
-    def records_of(self, stream: str) -> List[dict]:
-        return [m["record"]["data"] for m in self.of_type("RECORD") if m["record"]["stream"] == stream]
-
-    @property
-    def states(self) -> List[dict]:
-        return [m["state"] for m in self.of_type("STATE")]
-
-    @property
-    def errors(self) -> List[dict]:
-        return [m["trace"]["error"] for m in self.of_type("TRACE") if m["trace"]["type"] == "ERROR"]
-
-    @property
-    def connection_status(self) -> dict:
-        return self.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
-
-    @property
-    def logs(self) -> List[str]:
-        return [m["log"]["message"] for m in self.of_type("LOG")]
-
-
-def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[dict] = None, state: Optional[list] = None) -> Output:
-    """Runs the connector's own entry point (what the console script and the image run) in process."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    args = [command, "--config", str(config_path)]
-    if catalog_obj is not None:
-        path = tmp_path / "catalog.json"
-        path.write_text(json.dumps(catalog_obj))
-        args += ["--catalog", str(path)]
-    if state is not None:
-        path = tmp_path / "state.json"
-        path.write_text(json.dumps(state))
-        args += ["--state", str(path)]
-    entrypoint = HaloEntrypoint(SourceHaloitsm())
-    buffer = io.StringIO()
-    error = None
-    # The CDK logs through a StreamHandler bound to the real stdout: point it at the buffer too.
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(buffer) for h in handlers]
-    with redirect_stdout(buffer):
-        try:
-            for message in entrypoint.run(entrypoint.parse_args(args)):
-                print(message)
-        except Exception as exc:  # the CDK raises after emitting the error TRACE
-            error = exc
-        finally:
-            for handler, stream in zip(handlers, previous):
-                handler.setStream(stream)
-    raw = buffer.getvalue()
-    if error is not None and not any('"ERROR"' in line for line in raw.splitlines()):
-        # What the CDK's uncaught-exception hook prints for the platform.
-        from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
-        from airbyte_cdk.models import AirbyteMessageSerializer
-
-        traced = error if isinstance(error, AirbyteTracedException) else AirbyteTracedException.from_exception(error)
-        raw += json.dumps(AirbyteMessageSerializer.dump(traced.as_sanitized_airbyte_message())) + "\n"
-    return Output(raw, error)
