@@ -3,11 +3,12 @@
 # Build (any machine with network access to docker.io and PyPI):
 #   docker build -t source-haloitsm:dev .
 # Build without network inside the build (what scripts/build-image.sh does):
-#   1. on the host, with Python 3.11:  pip wheel -w .build/wheels .
-#      (builds the wheel of this project plus every dependency)
-#   2. docker|podman build -t source-haloitsm:dev .
-#      When .build/wheels holds wheels they are installed with `pip install --no-index`,
-#      otherwise the project is installed from source with pip (needs PyPI).
+#   1. on the host, with Python 3.11 (the base image's Python):
+#        pip wheel -w .build/wheels . && mkdir -p .build/project && mv .build/wheels/source_haloitsm-*.whl .build/project/
+#   2. docker build -t source-haloitsm:dev .   (or podman build --network none ...)
+#      Wheels in .build/wheels (dependencies) and .build/project (this connector) are installed
+#      with `pip install --no-index`; without them pip installs from source and PyPI.
+# Needs BuildKit (Docker's default builder since 23.0) or podman/buildah for `RUN --mount`.
 # Build against another base (e.g. a local stand-in when docker.io can't be reached):
 #   docker build --build-arg BASE_IMAGE=localhost/python-connector-base:local -t source-haloitsm:dev .
 #
@@ -15,28 +16,45 @@
 # metadata.yaml (unit_tests/test_metadata.py checks this).
 ARG BASE_IMAGE=docker.io/airbyte/python-connector-base:4.0.2@sha256:9fdb1888c4264cf6fee473649ecb593f56f58e5d0096a87ee0b231777e2e3e73
 
-FROM ${BASE_IMAGE} AS builder
-USER root
-WORKDIR /airbyte/integration_code
-# .dockerignore keeps secrets, virtualenvs and git out; it lets .build/wheels in.
-COPY . ./
-RUN set -eu; \
-    if ls .build/wheels/source_haloitsm-*.whl >/dev/null 2>&1; then \
-        echo "installing from the pre-built wheels in .build/wheels (no network)"; \
-        python -m pip install --no-cache-dir --no-index --find-links .build/wheels source-haloitsm; \
+# Stage `context` sorts the build context: pre-built wheels (if any) go to /wheels, the connector's
+# own wheel to /pkg, or, without wheels, its source to /pkg/src. It never ends up in the image.
+FROM ${BASE_IMAGE} AS context
+COPY . /src/
+RUN set -eu; mkdir -p /wheels /pkg; \
+    if ls /src/.build/project/source_haloitsm-*.whl >/dev/null 2>&1; then \
+        mv /src/.build/wheels/*.whl /wheels/ 2>/dev/null || true; \
+        mv /src/.build/project/source_haloitsm-*.whl /pkg/; \
     else \
-        echo "no pre-built wheels: installing from source with pip (needs network access to PyPI)"; \
-        python -m pip install --no-cache-dir .; \
+        rm -rf /src/.build; mv /src /pkg/src; \
     fi; \
-    python -c "import source_haloitsm, airbyte_cdk; print('installed', source_haloitsm.__file__)"
+    find /wheels -type f -print0 | sort -z | xargs -0r sha256sum >/wheels.sha256
 
 FROM ${BASE_IMAGE}
 USER root
 WORKDIR /airbyte/integration_code
-# Packages and console scripts land in /usr/local, as in Airbyte's own connector images.
-COPY --from=builder /usr/local /usr/local
+# 1. Dependencies, from the pre-built wheels (bind-mounted, so they stay out of the image). The
+#    checksum list copied first makes the layer cache follow the wheels' content.
+COPY --from=context /wheels.sha256 /tmp/wheels.sha256
+RUN --mount=type=bind,from=context,source=/wheels,target=/wheels \
+    if ls /wheels/*.whl >/dev/null 2>&1; then \
+        echo "installing dependencies from pre-built wheels (no network)"; \
+        python -m pip install --no-cache-dir --no-index /wheels/*.whl; \
+    else \
+        echo "no pre-built wheels: dependencies come from PyPI in the next step"; \
+    fi; \
+    rm -f /tmp/wheels.sha256
+# 2. The connector (packages and console scripts land in /usr/local, as in Airbyte's images).
+COPY --from=context /pkg /tmp/pkg
+RUN if ls /tmp/pkg/source_haloitsm-*.whl >/dev/null 2>&1; then \
+        python -m pip install --no-cache-dir --no-index /tmp/pkg/source_haloitsm-*.whl; \
+    else \
+        echo "installing from source with pip (needs network access to PyPI)"; \
+        python -m pip install --no-cache-dir /tmp/pkg/src; \
+    fi \
+    && rm -rf /tmp/pkg \
+    && python -c "import source_haloitsm, airbyte_cdk"
 COPY main.py ./
-RUN python -c "import source_haloitsm" && chmod -R a+rX /airbyte/integration_code
+RUN chmod -R a+rX /airbyte/integration_code
 
 LABEL io.airbyte.version=0.1.0
 LABEL io.airbyte.name=airbyte/source-haloitsm

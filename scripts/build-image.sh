@@ -9,7 +9,8 @@
 #   when it is present or can be pulled; otherwise a local stand-in built with debootstrap
 #   (localhost/python-connector-base:local). BASE_IMAGE=... forces a base.
 # - Python packages: wheels built on the host into .build/wheels (needs a Python 3.11 on the host,
-#   like the base image, and PyPI or pip's cache), so the image build itself needs no network.
+#   like the base image, and PyPI or pip's cache) and .build/project (this connector), so the image
+#   build itself needs no network.
 #   OFFLINE_WHEELS=0 skips that and lets the build run pip against PyPI instead.
 #
 # Environment: IMAGE (default source-haloitsm:dev), BASE_IMAGE, OFFLINE_WHEELS (1),
@@ -24,6 +25,7 @@ ALIAS="${IMAGE_ALIAS:-airbyte/source-haloitsm:dev}"
 OFFLINE_WHEELS="${OFFLINE_WHEELS:-1}"
 PULL_TIMEOUT="${PULL_TIMEOUT:-60}"
 WHEELS="$ROOT/.build/wheels"
+PROJECT_WHEEL_DIR="$ROOT/.build/project"
 T0=$SECONDS
 mkdir -p "$ROOT/.build"
 
@@ -73,24 +75,26 @@ if [ "$OFFLINE_WHEELS" = 1 ]; then
   fi
   if [ -z "$PY" ]; then
     log "WARNING: no Python 3.11 on the host to build wheels for the image's Python 3.11: the build will install from PyPI"
-    rm -rf "$WHEELS"
+    rm -rf "$WHEELS" "$PROJECT_WHEEL_DIR"
   else
-    mkdir -p "$WHEELS"
-    # Dependencies: rebuilt when pyproject.toml changes. The project wheel: when its sources change
-    # (an unchanged wheel keeps the image build fully cached).
+    mkdir -p "$WHEELS" "$PROJECT_WHEEL_DIR"
+    # Dependencies (.build/wheels): rebuilt when pyproject.toml changes. The connector's own wheel
+    # (.build/project): when its sources change; an unchanged wheel keeps the build fully cached,
+    # and changed sources only rebuild the small last layer.
     deps_key="$(sha256sum pyproject.toml | cut -c1-16)"
     src_key="$( (find source_haloitsm -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum; sha256sum pyproject.toml) | sha256sum | cut -c1-16)"
     if [ "$(cat "$WHEELS/.deps-key" 2>/dev/null)" != "$deps_key" ]; then
       log "building dependency wheels with $PY into .build/wheels"
-      rm -f "$WHEELS"/*.whl
+      rm -f "$WHEELS"/*.whl "$PROJECT_WHEEL_DIR"/*.whl "$PROJECT_WHEEL_DIR/.src-key"
       "$PY" -m pip wheel --quiet --disable-pip-version-check -w "$WHEELS" . >&2
       echo "$deps_key" >"$WHEELS/.deps-key"
-      echo "$src_key" >"$WHEELS/.src-key"
-    elif [ "$(cat "$WHEELS/.src-key" 2>/dev/null)" != "$src_key" ] || ! ls "$WHEELS"/source_haloitsm-*.whl >/dev/null 2>&1; then
+      mv "$WHEELS"/source_haloitsm-*.whl "$PROJECT_WHEEL_DIR"/
+      echo "$src_key" >"$PROJECT_WHEEL_DIR/.src-key"
+    elif [ "$(cat "$PROJECT_WHEEL_DIR/.src-key" 2>/dev/null)" != "$src_key" ] || ! ls "$PROJECT_WHEEL_DIR"/source_haloitsm-*.whl >/dev/null 2>&1; then
       log "rebuilding the source-haloitsm wheel"
-      rm -f "$WHEELS"/source_haloitsm-*.whl
-      "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$WHEELS" . >&2
-      echo "$src_key" >"$WHEELS/.src-key"
+      rm -f "$PROJECT_WHEEL_DIR"/*.whl
+      "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$PROJECT_WHEEL_DIR" . >&2
+      echo "$src_key" >"$PROJECT_WHEEL_DIR/.src-key"
     else
       log "wheels are up to date"
     fi
@@ -98,7 +102,7 @@ if [ "$OFFLINE_WHEELS" = 1 ]; then
     NETWORK_ARGS=(--network none)
   fi
 else
-  rm -rf "$WHEELS"
+  rm -rf "$WHEELS" "$PROJECT_WHEEL_DIR"
   [ "$ENGINE" = podman ] && NETWORK_ARGS=(--network host)
 fi
 
