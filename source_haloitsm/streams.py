@@ -40,7 +40,7 @@ from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_sche
 from source_haloitsm.windows import HISTORY_FLOOR, Page, Window, WindowPlanner, transform_record
 
 # A window aims at this many pages of records.
-WINDOW_TARGET_PAGES = 10
+WINDOW_TARGET_PAGES = 20
 # Incremental reads start this long before the saved state, so a clock difference between Halo and
 # the machine running the connector cannot hide updates. Costs a few duplicates (the primary key
 # deduplicates them).
@@ -139,6 +139,7 @@ class TicketsStream(HaloStream):
         self._name = name
         self.type_id = type_id
         self.fields = tuple(fields) if fields else None
+        self._schema: Optional[Mapping[str, Any]] = None
         super().__init__(config, authenticator, budget)
         self._state_value: Optional[dt.datetime] = None
         self._pipeline: Optional[WindowPipeline] = None
@@ -153,7 +154,10 @@ class TicketsStream(HaloStream):
         return "Tickets"
 
     def get_json_schema(self) -> Mapping[str, Any]:
-        return ticket_schema(self.fields)
+        # The CDK asks for the schema once per record: build it once.
+        if self._schema is None:
+            self._schema = ticket_schema(self.fields)
+        return self._schema
 
     # ---- state: the end of the last window fully emitted; it only moves forward ----
     @property

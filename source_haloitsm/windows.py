@@ -126,16 +126,19 @@ class WindowPlanner:
         return pages, sum(p.record_count for p in pages)
 
     def _span_after_rejection(self, lo: dt.datetime, span_days: float, pages: List[Page], count: int) -> float:
-        """A smaller span for a candidate that held `count` > target records: the smaller of the uniform
-        estimate and the sample estimate (the time below which `target/count` of the first page's
-        tickets lie). The sample converges in one step when data is clustered."""
-        uniform = span_days * self.target / count
+        """A smaller span for a candidate that held `count` > target records.
+
+        The first pages are a sample of the candidate's tickets: the span that holds `target/count` of
+        the sample estimates where `target` records end, and finds clustered data (a quiet year before
+        it is crossed in one step). Halo's first pages in id order lean to older tickets, which only
+        makes the estimate smaller. Without a usable sample, assume uniform density. Always at least
+        halve, so planning converges; never below one day."""
+        estimate = span_days * self.target / count
         stamps = sorted(t for t in (last_update_of(r) for p in pages for r in p.tickets) if t is not None and t >= lo)
-        if stamps:
-            k = int(len(stamps) * self.target / count)
-            if k < len(stamps):
-                uniform = min(uniform, (stamps[k] - lo).total_seconds() / 86400)
-        return max(1.0, min(uniform, span_days / 2))
+        k = int(len(stamps) * self.target / count)
+        if k < len(stamps):
+            estimate = (stamps[k] - lo).total_seconds() / 86400
+        return max(1.0, min(estimate, span_days / 2))
 
     def plan(self) -> Iterator[Tuple[Window, List[Page]]]:
         if self.lower >= self.upper:
