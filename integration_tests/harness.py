@@ -107,6 +107,8 @@ def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[di
 
 def _write_args(command: str, config: dict, workdir: Path, catalog_obj: Optional[dict], state: Optional[list]) -> List[str]:
     workdir.mkdir(parents=True, exist_ok=True)
+    if command == "spec":
+        return ["spec"]
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config))
     args = [command, "--config", str(config_path)]
