@@ -42,3 +42,20 @@ image-test: venv
 
 image-example: image
 	scripts/docker-run-example.sh
+
+# --- Airbyte standard tests and PyAirbyte ----------------------------------------------
+# The standard tests run in process against the simulator (acceptance-test-config.yml); their
+# image variants need a container engine and run with `make image-test`-style `-m image_tests`.
+# PyAirbyte gets an environment of its own (.venv-pyairbyte, ~780 MB, ~75 s the first time).
+.PHONY: pyairbyte-venv pyairbyte-example
+standard: venv
+	$(PY) -m pytest -q -m "not image_tests" integration_tests/test_standard.py
+
+pyairbyte-venv:
+	PYTHON=$(PYTHON) scripts/pyairbyte-venv.sh
+
+pyairbyte: venv pyairbyte-venv
+	$(PY) -m pytest -q -m "not image_tests" integration_tests/test_pyairbyte.py
+
+pyairbyte-example: venv pyairbyte-venv
+	PYTHONPATH=. .venv-pyairbyte/bin/python examples/pyairbyte_example.py
