@@ -80,10 +80,12 @@ def test_ticket_type_streams_with_fields(simulator, tmp_path):
 
 
 def test_windows_are_read_in_parallel(simulator, tmp_path):
-    # With latency on every request, parallel workers show up as overlapping requests in the log.
+    # With latency on every request, parallel workers show up as requests in flight at once.
     sim = simulator(tickets=3000, seed=10, latency=0.03)
-    out = run_connector("read", sim_config(sim, parallel_requests=4, page_size=50), tmp_path, catalog("tickets"))
+    out = run_connector("read", sim_config(sim, parallel_requests=4, page_size=20), tmp_path, catalog("tickets"))
     assert {r["id"] for r in out.records} == set(sim.truth())
-    starts = sorted((e["time"], e.get("duration", 0.03)) for e in sim.request_log if e["path"].lower().startswith("/api/tickets"))
-    overlapping = sum(1 for (a, _), (b, _) in zip(starts, starts[1:]) if b - a < 0.02)
-    assert overlapping > len(starts) / 4, (overlapping, len(starts))
+    assert sim.max_concurrency >= 4  # the planner and several window workers
+
+    serial = simulator(tickets=3000, seed=10, latency=0.03)
+    run_connector("read", sim_config(serial, parallel_requests=1, page_size=20), tmp_path / "serial", catalog("tickets"))
+    assert serial.max_concurrency <= 2  # the planner and one worker

@@ -15,7 +15,7 @@ def _state_msg(value, stream="tickets"):
 
 def test_full_refresh_delivers_every_ticket_once_and_checkpoints_after_each_window(fake_halo, tmp_path):
     halo = fake_halo(make_tickets(1200, dt.datetime(2024, 3, 1), dt.timedelta(hours=2)))
-    out = run_connector("read", make_config(page_size=50), tmp_path, catalog("tickets"))
+    out = run_connector("read", make_config(page_size=20), tmp_path, catalog("tickets"))
     ids = [r["id"] for r in out.records]
     assert sorted(ids) == list(range(1, 1201)) and len(ids) == len(set(ids))
     states = [dt.datetime.fromisoformat(s["last_update"]) for s in _stream_states(out)]
@@ -33,7 +33,7 @@ def test_full_refresh_delivers_every_ticket_once_and_checkpoints_after_each_wind
 
 def test_windows_are_aligned_to_midnight_and_cover_the_boundary_second(fake_halo, tmp_path):
     halo = fake_halo(make_tickets(1200, dt.datetime(2024, 3, 1), dt.timedelta(hours=2)))
-    run_connector("read", make_config(page_size=50), tmp_path, catalog("tickets"))
+    run_connector("read", make_config(page_size=20), tmp_path, catalog("tickets"))
     bounds = {(r["params"].get("lastupdatefromdate"), r["params"]["lastupdatetodate"]) for r in halo.ticket_requests}
     inner = [b for b in bounds if b[0] and not b[0].startswith("2023-12-31T23:59:59")]
     assert inner, bounds
