@@ -29,7 +29,7 @@ PROJECT_WHEEL_DIR="$ROOT/.build/project"
 T0=$SECONDS
 mkdir -p "$ROOT/.build"
 
-log() { echo "build-image: $*" >&2; }
+log() { echo "build-image [+$((SECONDS - T0))s]: $*" >&2; }
 
 # 1. Engine (exit 3 = skip on a developer's machine, 1 = fail in CI).
 set +e
@@ -42,28 +42,9 @@ ENGINE="$HALOITSM_ENGINE"
 if [ "$ENGINE" = podman ]; then ENG=(podman); else ENG=(docker); fi
 log "engine: $ENGINE"
 
-# 2. Base image.
-DEFAULT_BASE="$(sed -nE 's/^ARG BASE_IMAGE=(.+)$/\1/p' Dockerfile | head -1)"
-[ -n "$DEFAULT_BASE" ] || { log "ERROR: no 'ARG BASE_IMAGE=' default in Dockerfile"; exit 1; }
-if [ -n "${BASE_IMAGE:-}" ]; then
-  BASE="$BASE_IMAGE"
-  BASE_WHY="forced by BASE_IMAGE"
-elif "${ENG[@]}" image inspect "$DEFAULT_BASE" >/dev/null 2>&1; then
-  BASE="$DEFAULT_BASE"
-  BASE_WHY="registry base, already present"
-elif log "pulling $DEFAULT_BASE (timeout ${PULL_TIMEOUT}s)" \
-     && timeout "$PULL_TIMEOUT" "${ENG[@]}" pull -q "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/pull.log"; then
-  BASE="$DEFAULT_BASE"
-  BASE_WHY="registry base, pulled"
-else
-  log "cannot pull the registry base ($(tail -1 "$ROOT/.build/pull.log" 2>/dev/null | cut -c1-160))"
-  BASE="$("$ROOT/scripts/container-engine.sh" base)"
-  BASE_WHY="LOCAL STAND-IN (registry base unreachable): Debian bookworm + Python 3.11 made with debootstrap"
-fi
-log "base image: $BASE ($BASE_WHY)"
-
-# 3. Wheels for an offline image build.
-NETWORK_ARGS=()
+# 2. Wheels for an offline image build (in the background, while the base is resolved/built).
+prepare_wheels() {
+rm -f "$ROOT/.build/wheels-mode"
 if [ "$OFFLINE_WHEELS" = 1 ]; then
   PY="${WHEEL_PYTHON:-}"
   if [ -z "$PY" ]; then
@@ -98,12 +79,42 @@ if [ "$OFFLINE_WHEELS" = 1 ]; then
     else
       log "wheels are up to date"
     fi
-    # Prove the build needs no network.
-    NETWORK_ARGS=(--network none)
+    echo offline >"$ROOT/.build/wheels-mode"
   fi
 else
   rm -rf "$WHEELS" "$PROJECT_WHEEL_DIR"
-  [ "$ENGINE" = podman ] && NETWORK_ARGS=(--network host)
+fi
+
+}
+prepare_wheels &
+WHEELS_PID=$!
+
+# 3. Base image.
+DEFAULT_BASE="$(sed -nE 's/^ARG BASE_IMAGE=(.+)$/\1/p' Dockerfile | head -1)"
+[ -n "$DEFAULT_BASE" ] || { log "ERROR: no 'ARG BASE_IMAGE=' default in Dockerfile"; exit 1; }
+if [ -n "${BASE_IMAGE:-}" ]; then
+  BASE="$BASE_IMAGE"
+  BASE_WHY="forced by BASE_IMAGE"
+elif "${ENG[@]}" image inspect "$DEFAULT_BASE" >/dev/null 2>&1; then
+  BASE="$DEFAULT_BASE"
+  BASE_WHY="registry base, already present"
+elif log "pulling $DEFAULT_BASE (timeout ${PULL_TIMEOUT}s)" \
+     && timeout "$PULL_TIMEOUT" "${ENG[@]}" pull -q "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/pull.log"; then
+  BASE="$DEFAULT_BASE"
+  BASE_WHY="registry base, pulled"
+else
+  log "cannot pull the registry base ($(tail -1 "$ROOT/.build/pull.log" 2>/dev/null | cut -c1-160))"
+  BASE="$("$ROOT/scripts/container-engine.sh" base)"
+  BASE_WHY="LOCAL STAND-IN (registry base unreachable): Debian bookworm + Python 3.11 made with debootstrap"
+fi
+log "base image: $BASE ($BASE_WHY)"
+
+wait "$WHEELS_PID" || { log "ERROR: building the wheels failed"; exit 1; }
+NETWORK_ARGS=()
+if [ "$(cat "$ROOT/.build/wheels-mode" 2>/dev/null)" = offline ]; then
+  NETWORK_ARGS=(--network none)  # proves the build needs no network
+elif [ "$ENGINE" = podman ]; then
+  NETWORK_ARGS=(--network host)
 fi
 
 # 4. Build.
