@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the README's container example against the built-in Halo simulator and prints the record count:
 #
-#   docker run --rm -v $PWD/secrets:/secrets source-haloitsm:dev read --config /secrets/config.json --catalog /secrets/catalog.json
+#   docker run --rm -v "$PWD/secrets:/secrets" source-haloitsm:dev read --config /secrets/config.json --catalog /secrets/catalog.json
 #
 # `docker` is the podman shim from scripts/container-engine.sh where no Docker daemon runs (its
 # containers share the host network, so the connector reaches the simulator on 127.0.0.1).
@@ -80,7 +80,7 @@ EOF
 chmod 644 secrets/config.json   # the container runs as the non-root user `airbyte`
 
 # A catalog of the `tickets` stream, from the image's own `discover`.
-docker run --rm ${NET[@]+"${NET[@]}"} -v $PWD/secrets:/secrets "$IMAGE" discover --config /secrets/config.json >discover.jsonl
+docker run --rm ${NET[@]+"${NET[@]}"} -v "$PWD/secrets:/secrets" "$IMAGE" discover --config /secrets/config.json >discover.jsonl
 "$PY" - discover.jsonl secrets/catalog.json <<'EOF'
 import json, sys
 catalog = next(json.loads(l)["catalog"] for l in open(sys.argv[1]) if l.startswith("{") and json.loads(l).get("type") == "CATALOG")
@@ -92,7 +92,7 @@ chmod 644 secrets/catalog.json
 
 echo "+ docker run --rm -v \$PWD/secrets:/secrets $IMAGE read --config /secrets/config.json --catalog /secrets/catalog.json" >&2
 T0=$SECONDS
-docker run --rm ${NET[@]+"${NET[@]}"} -v $PWD/secrets:/secrets "$IMAGE" read --config /secrets/config.json --catalog /secrets/catalog.json >read.jsonl
+docker run --rm ${NET[@]+"${NET[@]}"} -v "$PWD/secrets:/secrets" "$IMAGE" read --config /secrets/config.json --catalog /secrets/catalog.json >read.jsonl
 COUNT="$(grep -c '"type": *"RECORD"' read.jsonl || true)"
 echo "records: $COUNT (simulator truth: $TRUTH tickets; read took $((SECONDS - T0)) s)"
 [ "$COUNT" = "$TRUTH" ] || { echo "docker-run-example: FAILED: record count differs from the simulator's truth" >&2; grep '"TRACE"' read.jsonl | head -3 >&2; exit 1; }
