@@ -9,8 +9,12 @@ Paging one window (`read_window`) follows Halo's behaviour (HALO_API_FACTS.md 2.
 1-based; pages are capped at 100 whatever `page_size` says, so a short page is not the end; reading
 stops once `record_count` records were seen, on an empty page, or when a page repeats the previous one
 (S3 saw Halo send the same page again past the end). Offset paging skips a ticket when another ticket
-leaves the window while it is paged (it was updated or deleted): `record_count` drops between pages.
-Then the window is read again from page 1, skipping ids already emitted, until a pass sees no change.
+leaves the window while it is paged (it was updated or deleted): `record_count` drops by `d` between
+two pages, so a ticket that was just past the previous page may now sit up to `d` places earlier.
+Then the reader steps back over the pages those `d` places span and reads on from there, skipping
+ids already emitted. Each step back costs a few pages, so a window keeps converging however busy
+the instance is (a restart from page 1 would never finish while tickets change faster than a
+window can be paged).
 """
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ import logging
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence
 
 from source_haloitsm.errors import TransientHaloError
 from source_haloitsm.windows import Page, Window, WindowPlanner, last_update_of
 
-# How many times a window is re-read when tickets keep leaving it during paging.
-MAX_PASSES = 6
+# How many times one part of a window may step back after tickets left it during paging. Every step
+# back needs a drop of record_count, so this only bounds a Halo whose counts go up and down.
+MAX_PASSES = 1000
 # Pages a worker may hold for a window that is not being emitted yet.
 PAGES_BUFFERED_PER_WINDOW = 4
 
@@ -79,52 +84,57 @@ def read_window(
     stats = WindowStats()
     for part, first_page in zip(parts, first_pages):
         emitted_ids: set = set()
-        page: Optional[Page] = first_page
-        passes = 0
+        page: Page = first_page
+        stats.passes += 1
+        step_backs = 0
+        seen = 0  # records before the current page, in the order of the latest answers
+        previous_ids: Optional[List[Any]] = None
+        last_count = page.record_count
         while True:
-            passes += 1
-            stats.passes += 1
-            shifted = False
-            seen = 0
-            previous_ids: Optional[List[Any]] = None
+            stats.pages += 1
+            if previous_ids is not None and page.tickets and page.ids == previous_ids:
+                stats.repeated_pages += 1
+                break  # Halo repeats the last page past the end
+            dropped = last_count - page.record_count
             last_count = page.record_count
-            while True:
-                stats.pages += 1
-                if previous_ids is not None and page.tickets and page.ids == previous_ids:
-                    stats.repeated_pages += 1
-                    break  # Halo repeats the last page past the end
-                if page.record_count < last_count:
-                    shifted = True
-                last_count = page.record_count
-                fresh = []
-                for ticket in page.tickets:
-                    if ticket.get("id") in emitted_ids:
-                        continue
-                    if not window.holds(last_update_of(ticket)):
-                        stats.dropped_outside += 1
-                        continue
-                    emitted_ids.add(ticket.get("id"))
-                    fresh.append(ticket)
-                if fresh:
-                    stats.records += len(fresh)
-                    emit(fresh)
-                seen += len(page.tickets)
-                if not page.tickets or seen >= page.record_count:
-                    break
-                previous_ids = page.ids
-                page = fetch(window, part, page.page_no + 1, page.page_size)
-            if not shifted:
-                break
-            if passes >= MAX_PASSES:
-                raise TransientHaloError(
-                    f"Stream '{stream_name}': tickets in window {window} kept changing while it was read "
-                    f"({MAX_PASSES} passes). The sync stopped before this window; the next sync resumes from it."
+            fresh = []
+            for ticket in page.tickets:
+                if ticket.get("id") in emitted_ids:
+                    continue
+                if not window.holds(last_update_of(ticket)):
+                    stats.dropped_outside += 1
+                    continue
+                emitted_ids.add(ticket.get("id"))
+                fresh.append(ticket)
+            if fresh:
+                stats.records += len(fresh)
+                emit(fresh)
+            position = (page.page_no - 1) * page.page_size
+            if dropped > 0 and position > 0:
+                # Tickets left the window since the previous page: what followed the previous page moved
+                # up to `dropped` places, possibly onto pages already read. Step back over them.
+                step_backs += 1
+                stats.passes += 1
+                if step_backs > MAX_PASSES:
+                    raise TransientHaloError(
+                        f"Stream '{stream_name}': tickets in window {window} kept changing while it was read "
+                        f"({MAX_PASSES} re-reads). The sync stopped before this window; the next sync resumes from it."
+                    )
+                back_to = max(0, position - dropped)
+                page_no = back_to // page.page_size + 1
+                logger.info(
+                    f"Stream '{stream_name}': record_count dropped by {dropped} while paging window {window} "
+                    f"({part}): tickets were updated or deleted meanwhile; reading the window again from page {page_no}."
                 )
-            logger.info(
-                f"Stream '{stream_name}': record_count dropped while paging window {window} "
-                f"({part}): tickets were updated or deleted meanwhile; reading the window again."
-            )
-            page = fetch(window, part, 1, first_page.page_size)
+                seen = (page_no - 1) * page.page_size
+                previous_ids = None
+                page = fetch(window, part, page_no, page.page_size)
+                continue
+            seen += len(page.tickets)
+            if not page.tickets or seen >= page.record_count:
+                break
+            previous_ids = page.ids
+            page = fetch(window, part, page.page_no + 1, page.page_size)
     return stats
 
 
@@ -155,7 +165,6 @@ class WindowPipeline:
         self.stream_name = stream_name
         self.cancelled = threading.Event()
         self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=self.workers)
-        self._pending: Dict[int, WindowJob] = {}
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"halo-{stream_name}")
         self._planner_thread = threading.Thread(target=self._plan, name=f"halo-{stream_name}-planner", daemon=True)
         self.estimate_ready = threading.Event()
@@ -205,28 +214,21 @@ class WindowPipeline:
             except Cancelled:
                 pass
 
-    def jobs(self) -> Iterator[WindowJob]:
-        """Planned windows in time order."""
+    def _drain(self, q: "queue.Queue[Any]") -> Iterator[Any]:
         while True:
-            item = self._jobs.get()
+            item = q.get()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):
                 self.cancel()
                 raise item
-            self._pending[item.index] = item
             yield item
 
-    def job(self, index: int) -> WindowJob:
-        return self._pending.pop(index)
+    def jobs(self) -> Iterator[WindowJob]:
+        """Planned windows in time order."""
+        yield from self._drain(self._jobs)
 
     def records(self, job: WindowJob) -> Iterator[Mapping[str, Any]]:
         """The records of one window, in page order, as its worker reads them."""
-        while True:
-            item = job.records.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                self.cancel()
-                raise item
-            yield from item
+        for batch in self._drain(job.records):
+            yield from batch
