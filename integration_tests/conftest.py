@@ -19,3 +19,15 @@ def simulator():
     yield make
     for sim in made:
         sim.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection suite's delivery table (integration_tests/fault_report.py), one row per
+    case that ran: tickets expected (ground truth), delivered, duplicates, lost."""
+    from integration_tests.fault_report import ROWS, table
+
+    if not ROWS:
+        return
+    terminalreporter.write_sep("=", "delivery under faults (at-least-once, keyed by id)")
+    for line in table(ROWS):
+        terminalreporter.write_line(line)

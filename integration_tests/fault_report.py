@@ -1,0 +1,77 @@
+"""Delivery accounting for the fault-injection suite: what the connector delivered against the
+simulator's ground truth, one row per case, printed as a table at the end of the pytest run
+(`pytest_terminal_summary` in integration_tests/conftest.py).
+
+A ticket counts as delivered when at least one of its delivered records carries the ticket's latest
+`last_update` (compared as datetimes: the connector emits ISO 8601 UTC with an offset, the truth is
+naive UTC). Duplicates (a ticket delivered more than once) are counted, never required to be zero:
+the guarantee is at-least-once, keyed by `id`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from typing import Any, Dict, Iterable, List, Mapping
+
+UTC = dt.timezone.utc
+
+
+@dataclasses.dataclass
+class Row:
+    case: str
+    expected: int
+    delivered: int
+    records: int
+    duplicates: int
+    lost: int
+    reads: int
+    note: str = ""
+
+
+ROWS: List[Row] = []
+
+
+def parse_emitted(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_truth(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def account(case: str, truth: Mapping[int, Mapping[str, Any]], records: Iterable[Mapping[str, Any]], reads: int,
+            note: str = "") -> Row:
+    """Compares delivered records with the truth and records a row. Returns the row; `row.lost` is
+    the number of truth tickets never delivered with their latest last_update."""
+    seen: Dict[Any, set] = defaultdict(set)
+    total = 0
+    for record in records:
+        total += 1
+        seen[record["id"]].add(parse_emitted(record["last_update"]))
+    lost_ids = [i for i, t in truth.items() if parse_truth(t["last_update"]) not in seen.get(i, ())]
+    row = Row(
+        case=case,
+        expected=len(truth),
+        delivered=len(truth) - len(lost_ids),
+        records=total,
+        duplicates=total - len(seen),
+        lost=len(lost_ids),
+        reads=reads,
+        note=note,
+    )
+    row.lost_ids = lost_ids[:20]  # type: ignore[attr-defined]
+    ROWS.append(row)
+    return row
+
+
+def table(rows: List[Row]) -> List[str]:
+    headers = ["case", "expected", "delivered", "records", "duplicates", "lost", "reads", "note"]
+    cells = [[r.case, r.expected, r.delivered, r.records, r.duplicates, r.lost, r.reads, r.note] for r in rows]
+    widths = [max(len(str(x)) for x in [h] + [c[k] for c in cells]) for k, h in enumerate(headers)]
+
+    def line(values):
+        return "  ".join(str(v).ljust(w) if k in (0, 7) else str(v).rjust(w) for k, (v, w) in enumerate(zip(values, widths))).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(c) for c in cells]

@@ -1,0 +1,269 @@
+"""Nothing lost: the connector against a misbehaving Halo simulator.
+
+Every case runs the real connector (its entry point in process through `run_connector`, or the
+installed console script as a subprocess) and compares what was delivered with the simulator's
+ground truth (`sim.truth()`, deleted tickets excluded). The guarantee checked everywhere: after the
+read, plus at most one incremental read from the state it emitted, every ticket of the truth was
+delivered with its latest `last_update`. Duplicates are counted (at-least-once, keyed by `id`) and
+reported in the table printed at the end of the run (integration_tests/fault_report.py), never
+required to be zero.
+
+Back-off waits are scaled down (SOURCE_HALOITSM_BACKOFF_SCALE) so Halo-sized waits take fractions
+of a second; ticket counts are small; every simulator and subprocess stops by itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import pytest
+
+from integration_tests.fault_report import account
+from integration_tests.halo_simulator.data import sql_round
+from integration_tests.harness import Output, _write_args, catalog, console_script, final_state, run_connector, run_console_script
+
+INCREMENTAL = catalog("tickets", sync_mode="incremental")
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch):
+    monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.01")
+
+
+def sim_config(sim, **overrides):
+    config = {
+        "base_url": sim.base_url,
+        "tenant": "demo",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "rate_limit": 6000,
+        "parallel_requests": 4,
+        "request_timeout": 5,
+    }
+    config.update(overrides)
+    return config
+
+
+def read_then_resume(sim, tmp_path, case: str, config: dict, note: str = "", require_clean_first_read: bool = True):
+    """An incremental read from scratch, then one incremental read from the state it emitted; both
+    deliveries are compared with the truth (taken after the second read)."""
+    first = run_connector("read", config, tmp_path / "first", INCREMENTAL)
+    if require_clean_first_read:
+        assert not first.errors, [e.get("message") for e in first.errors]
+    assert first.states, "the first read emitted no state"
+    second = run_connector("read", config, tmp_path / "second", INCREMENTAL, state=final_state(first))
+    assert not second.errors, [e.get("message") for e in second.errors]
+    records = first.records + second.records
+    row = account(case, sim.truth(), records, reads=2, note=note)
+    assert row.lost == 0, f"{case}: {row.lost} tickets lost, e.g. {row.lost_ids}"
+    return first, second
+
+
+# ---------------------------------------------------------------- transient faults
+
+def test_transient_faults_on_ten_percent_of_requests(simulator, tmp_path):
+    """500, 502, 503 and dropped connections on ~10% of API requests (and on some token requests),
+    plus a few answers delayed beyond request_timeout: retries absorb all of them."""
+    sim = simulator(tickets=1500, seed=21, fault_seed=5, faults=[
+        "500:p=0.025:auth=true",
+        "502:p=0.025",
+        "503:p=0.025",
+        "drop:p=0.025",
+        "delay:on=3,11,29:seconds=2",
+    ])
+    first, _ = read_then_resume(sim, tmp_path, "transient 5xx/drop/timeout 10%", sim_config(sim, request_timeout=1, page_size=50))
+    fired = {f["kind"]: f["fired"] for f in sim.config()["faults"]}
+    assert all(fired[k] > 0 for k in ("500", "502", "503", "drop", "delay")), fired
+
+
+@pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
+def test_429_storm_from_the_rolling_window(simulator, tmp_path, monkeypatch, retry_after):
+    """The simulator allows 20 requests per rolling 2 s; the connector is told it may send 6000 a
+    minute, so it runs into 429s all the time and must wait them out (with or without Retry-After)."""
+    monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.02")
+    sim = simulator(tickets=1200, seed=22, rate_limit=20, rate_window=2.0, retry_after=retry_after)
+    read_then_resume(sim, tmp_path, f"429 storm, {'with' if retry_after else 'without'} Retry-After",
+                     sim_config(sim, page_size=50, max_retries=8))
+    assert any(e["status"] == 429 for e in sim.request_log), "the storm never happened"
+
+
+def test_tokens_expire_every_few_seconds_and_after_a_few_uses(simulator, tmp_path):
+    sim = simulator(tickets=1500, seed=23, token_ttl=2, token_max_uses=5, latency=0.02)
+    read_then_resume(sim, tmp_path, "tokens: ttl 2 s, 5 uses", sim_config(sim, page_size=25))
+    assert len(sim.issued_tokens) > 5
+    assert any(e["status"] == 401 for e in sim.request_log), "no token was ever rejected"
+
+
+def test_pages_past_the_end_repeat_the_last_page(simulator, tmp_path):
+    """Halo may answer a page past the end with the last page again; deletions during the read make
+    record_count shrink so the reader does ask past the end."""
+    sim = simulator(tickets=1500, seed=24, repeat_last_page=True,
+                    mutate_schedule=[{"every": 4, "delete": 2}])
+    read_then_resume(sim, tmp_path, "pages past the end repeat", sim_config(sim, page_size=30))
+
+
+def test_tickets_updated_created_and_deleted_while_paging(simulator, tmp_path):
+    sim = simulator(tickets=2000, seed=25, mutate_schedule=[{"every": 5, "update": 3, "create": 1, "delete": 1}])
+    read_then_resume(sim, tmp_path, "updates/creates/deletes while paging", sim_config(sim, page_size=40))
+    changed = sum(len(m["updated"]) + len(m["created"]) + len(m["deleted"]) for m in sim.mutations)
+    assert changed > 20, sim.mutations
+
+
+# ---------------------------------------------------------------- malformed bodies
+
+def _without_tickets_every(sim, k: int):
+    """Every k-th ticket-list answer is a 200 whose body has no `tickets` (the simulator has no such
+    fault kind, so its handler is wrapped for this test)."""
+    from integration_tests.halo_simulator.server import jresp
+
+    original = sim._tickets
+    calls = {"n": 0, "fired": 0}
+    lock = threading.Lock()
+
+    def wrapped(q):
+        with lock:
+            calls["n"] += 1
+            fire = calls["n"] % k == 0
+            if fire:
+                calls["fired"] += 1
+        if fire:
+            return jresp({"page_no": 1, "page_size": 100, "record_count": 17, "message": "Object moved"})
+        return original(q)
+
+    sim._tickets = wrapped
+    return calls
+
+
+def test_malformed_bodies(simulator, tmp_path):
+    """HTML with status 200, JSON cut in half, a body cut off mid-transfer, and a body without
+    `tickets`: each is retried, none is taken for an empty page."""
+    sim = simulator(tickets=1500, seed=26, fault_seed=6, faults=["html:p=0.04", "truncated:p=0.04", "partial:p=0.03"])
+    calls = _without_tickets_every(sim, 9)
+    read_then_resume(sim, tmp_path, "malformed bodies (html/cut/no tickets)", sim_config(sim, page_size=40))
+    fired = {f["kind"]: f["fired"] for f in sim.config()["faults"]}
+    assert all(v > 0 for v in fired.values()) and calls["fired"] > 0, (fired, calls)
+
+
+# ---------------------------------------------------------------- many tickets in one second
+
+def _set_last_update(sim, ids_by_ms):
+    store = sim.store
+    with store.lock:
+        touched = []
+        for ms, ids in ids_by_ms.items():
+            for tid in ids:
+                store.lu[tid - 1] = ms
+                touched.append(tid)
+        store._bump(touched)
+
+
+@pytest.mark.parametrize("from_op,to_op", [(">=", "<="), (">", "<="), (">=", "<"), (">", "<")])
+def test_hundreds_of_tickets_share_one_second(simulator, tmp_path, from_op, to_op):
+    """Hundreds of tickets share a last_update second on window boundaries (exactly midnight, a
+    fraction after it, the last ms before it) and across many pages; after the read, hundreds more
+    are updated within the state's second, before and after the state value. Under every server
+    comparison for lastupdatefromdate / lastupdatetodate nothing is lost."""
+    sim = simulator(tickets=2400, seed=27, span_days=8, lastupdate_from_op=from_op, lastupdate_to_op=to_op)
+    live = [i for i, t in sim.truth().items()]
+    rng = random.Random(27)
+    rng.shuffle(live)
+    end = dt.datetime.fromtimestamp(sim.store.end_ms / 1000, dt.timezone.utc)
+    midnights = [(end - dt.timedelta(days=d)).replace(hour=0, minute=0, second=0, microsecond=0) for d in (2, 4)]
+    plan = {}
+    for m in midnights:
+        ms = int(m.timestamp() * 1000)
+        for offset in (0, 500, -3):  # 00:00:00.000, 00:00:00.500, 23:59:59.997 the day before
+            plan[sql_round(ms + offset)] = [live.pop() for _ in range(120)]
+    _set_last_update(sim, plan)
+    config = sim_config(sim, page_size=20)  # windows of ~400 records: one day each around the piles
+
+    first = run_connector("read", config, tmp_path / "first", INCREMENTAL)
+    assert not first.errors, first.errors
+    window_ends = [line for line in first.logs if "window [" in line]
+    assert any(m.strftime("%Y-%m-%dT00:00:00Z)") in line for m in midnights for line in window_ends), window_ends[:5]
+
+    state = parse_state(final_state(first))
+    second_start = state.replace(microsecond=0)
+    within = [sql_round(int(second_start.timestamp() * 1000) + k) for k in range(0, 1000, 7)]
+    _set_last_update(sim, {ms: [live.pop() for _ in range(2)] for ms in within})
+    while dt.datetime.now(dt.timezone.utc) < second_start + dt.timedelta(seconds=1.2):
+        time.sleep(0.1)
+    second = run_connector("read", config, tmp_path / "second", INCREMENTAL, state=final_state(first))
+    assert not second.errors, second.errors
+    row = account(f"one second x hundreds ({from_op} / {to_op})", sim.truth(), first.records + second.records, reads=2)
+    assert row.lost == 0, row.lost_ids
+
+
+def parse_state(state: list) -> dt.datetime:
+    return dt.datetime.fromisoformat(state[0]["stream"]["stream_state"]["last_update"])
+
+
+# ---------------------------------------------------------------- SIGKILL mid-read, then resume
+
+def _read_until_killed(config: dict, workdir: Path, kill_when, timeout: float = 90.0):
+    """Runs the console script and SIGKILLs it once `kill_when(records, states)` is true. Returns the
+    records emitted up to the last STATE before the kill (what a destination has committed), that
+    state, and whether the kill happened."""
+    args = [console_script()] + _write_args("read", config, workdir, INCREMENTAL, None)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ})
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    records: List[dict] = []
+    committed: List[dict] = []
+    last_state: Optional[dict] = None
+    killed = False
+    try:
+        for line in proc.stdout:
+            if not line.startswith("{"):
+                continue
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                records.append(message["record"]["data"])
+            elif message["type"] == "STATE":
+                last_state = message["state"]
+                committed = list(records)
+            if kill_when(records, last_state):
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL if killed else True
+    state = None
+    if last_state is not None:
+        s = last_state["stream"]
+        state = [{"type": "STREAM", "stream": {"stream_descriptor": s["stream_descriptor"], "stream_state": s["stream_state"]}}]
+    return committed, state, killed
+
+
+@pytest.mark.parametrize("when", ["first-state", "500-records"])
+def test_sigkill_mid_read_then_resume(simulator, tmp_path, when):
+    """The console script is killed with SIGKILL in the middle of a read; an incremental read from
+    its last emitted state delivers everything, counting only records the destination would have
+    committed (those before the last STATE of the killed run)."""
+    sim = simulator(tickets=2500, seed=28, latency=0.03)
+    config = sim_config(sim, page_size=25, parallel_requests=2)
+    if when == "first-state":
+        condition = lambda records, state: state is not None
+    else:
+        condition = lambda records, state: len(records) >= 500
+    committed, state, killed = _read_until_killed(config, tmp_path / "killed", condition)
+    assert killed, "the read finished before it could be killed; slow the simulator down"
+    resumed = run_console_script("read", config, tmp_path / "resumed", INCREMENTAL, state=state, timeout=120)
+    assert resumed.returncode == 0 and not resumed.errors, resumed.stderr[-2000:]
+    row = account(f"SIGKILL after {when}, resume", sim.truth(), committed + resumed.records, reads=2,
+                  note=f"{len(committed)} committed before kill")
+    assert row.lost == 0, row.lost_ids
