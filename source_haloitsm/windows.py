@@ -155,8 +155,13 @@ class WindowPlanner:
         lo = self.lower
         seen = 0
         first = True
+        # `seen` over-counts when tickets sit in the second before a window edge (every window's query
+        # reaches one second back), so the whole range's total can say "the rest fits" when it does not:
+        # once that shortcut was rejected, plan the rest by the span alone.
+        trust_total = True
         while lo < self.upper:
-            if total - seen <= limit:
+            shortcut = trust_total and total - seen <= limit
+            if shortcut:
                 end = self.upper  # what is left fits in one window (record_count of the whole range)
             else:
                 end = min(self.upper, max(next_midnight(lo), floor_day(lo + dt.timedelta(days=span_days))))
@@ -164,6 +169,7 @@ class WindowPlanner:
             pages, count = self._probe_all(window)
             if count > limit and end > next_midnight(lo):
                 self.rejected += 1
+                trust_total = trust_total and not shortcut
                 span_days = self._span_after_rejection(lo, (end - lo).total_seconds() / 86400, pages, count)
                 continue
             yield window, pages
