@@ -90,3 +90,17 @@ def _check_ticket_types(session, auth, budget, config: HaloConfig) -> None:
                 f"Invalid setting 'ticket_types' entry '{entry.name}': type_id {entry.type_id} is not a ticket type "
                 f"in Halo. Ticket types visible to the API application: {listing}."
             )
+
+
+def verify_ticket_types(config: HaloConfig, logger: logging.Logger, budget, auth: HaloTokenProvider) -> None:
+    """Before a read: every configured type_id must be a ticket type Halo knows. Without this, a
+    mistyped type_id reads as an empty stream, every sync, silently. Raises ConfigError naming the
+    entry; if Halo cannot be asked right now (5xx, 429), the read goes on and the streams' own
+    retries deal with Halo. Uses the streams' budget and token provider."""
+    if not config.ticket_types:
+        return
+    session = requests.Session()
+    try:
+        _check_ticket_types(session, auth, budget, config)
+    except TransientHaloError as exc:
+        logger.warning(f"Could not verify the ticket_types' type ids before reading: {exc.message}")
