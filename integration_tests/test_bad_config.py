@@ -138,3 +138,20 @@ def test_bad_setting_console_script(sim, tmp_path, changes, setting):
     assert check.returncode == 0, check.stderr[-2000:]
     assert_rejected(check, read, setting, "console script")
     assert "Traceback" not in check.stderr, check.stderr[-2000:]
+
+
+@pytest.mark.parametrize("status,words", [(403, ["403", "read:tickets"]), (404, ["404", "base_url"])])
+def test_read_refused_by_halo_is_a_config_error(simulator, tmp_path, status, words):
+    """Halo answers the ticket list with 403 (the application or its agent may not read tickets) or
+    404 (base_url points at something that is not Halo's API): the read ends at once with a
+    config_error saying what to fix, and no state."""
+    from integration_tests.halo_simulator.server import Resp, jresp
+
+    sim = simulator(tickets=100, seed=32)
+    sim._tickets = lambda q: jresp({"error": "You don't have permissions to access this"}, 403) if status == 403 else Resp(404)
+    config = bad_config(sim, {})
+    read = run_connector("read", config, tmp_path, catalog("tickets", sync_mode="incremental"))
+    assert read.errors and read.errors[-1]["failure_type"] == "config_error", read.errors
+    assert all(w in read.errors[-1]["message"] for w in words), read.errors[-1]["message"]
+    assert not read.records
+    assert not [s for s in read.states if s.get("stream", {}).get("stream_state")]
