@@ -146,9 +146,13 @@ def error_mapping(config_hint: str) -> Mapping[Union[int, str, type], ErrorResol
         requests.exceptions.ConnectionError: ErrorResolution(
             ResponseAction.RETRY, FailureType.transient_error, "The connection to Halo failed."
         ),
-        requests.exceptions.Timeout: ErrorResolution(
-            ResponseAction.RETRY, FailureType.transient_error, "Halo did not answer within request_timeout."
-        ),
+        # The CDK looks exceptions up by their exact class: requests raises the subclasses.
+        **{
+            timeout: ErrorResolution(
+                ResponseAction.RETRY, FailureType.transient_error, "Halo did not answer within request_timeout."
+            )
+            for timeout in (requests.exceptions.Timeout, requests.exceptions.ReadTimeout, requests.exceptions.ConnectTimeout)
+        },
         requests.exceptions.ChunkedEncodingError: ErrorResolution(
             ResponseAction.RETRY, FailureType.transient_error, "Halo's response was cut off."
         ),
