@@ -274,3 +274,24 @@ def test_sigkill_mid_read_then_resume(simulator, tmp_path, when):
     row = account(f"SIGKILL after {when}, resume", sim.truth(), committed + resumed.records, reads=2,
                   note=f"{len(committed)} committed before kill")
     assert row.lost == 0, row.lost_ids
+
+
+# ---------------------------------------------------------------- retries exhausted
+
+def test_retries_exhausted_end_the_sync_as_transient_and_the_next_sync_resumes(simulator, tmp_path):
+    """From the 40th ticket request on, Halo never answers within request_timeout. The read ends with
+    a transient_error (not a system error), its state covers only windows fully emitted, and once
+    Halo recovers, one incremental read from that state delivers the rest."""
+    sim = simulator(tickets=1500, seed=29, faults=[{"kind": "delay", "seconds": 2, "on": list(range(40, 400)), "path": "/api/tickets"}])
+    config = sim_config(sim, request_timeout=1, max_retries=1, page_size=20, parallel_requests=2)
+    first = run_connector("read", config, tmp_path / "first", INCREMENTAL)
+    assert first.errors and first.errors[-1]["failure_type"] == "transient_error", first.errors
+    assert "Traceback" not in first.errors[-1]["message"]
+    committed = [s for s in first.states if s["stream"]["stream_state"]]
+    assert committed, "no window completed before the timeouts: the test proves nothing about resuming"
+    sim.configure(faults=[])
+    second = run_connector("read", config, tmp_path / "second", INCREMENTAL, state=final_state(first))
+    assert not second.errors, second.errors
+    row = account("timeouts until retries run out, resume", sim.truth(), first.records + second.records, reads=2,
+                  note="first read failed (transient)")
+    assert row.lost == 0, row.lost_ids
