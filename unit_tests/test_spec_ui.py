@@ -81,9 +81,7 @@ def all_keys(node: Any, path: str = "") -> Iterator[Tuple[str, str]]:
 
 # Gaps in spec.json reported to the connector's owner; each entry marks that field's form test as an
 # expected failure until spec.json is fixed (then the test passes as XPASS: delete the entry).
-PENDING_SPEC_FIXES = {
-    "ticket_types[].name": "pattern without pattern_descriptor: add \"pattern_descriptor\": \"letters, digits and _\"",
-}
+PENDING_SPEC_FIXES: dict = {}
 
 FIELDS = list(fields())
 FIELD_IDS = [path for path, _ in FIELDS]
