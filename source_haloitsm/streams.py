@@ -1,8 +1,8 @@
 """Ticket streams.
 
 `HaloStream` carries what every Halo list stream needs: the HTTP client with the shared rate budget,
-the error mapping and back-off, the 401-refresh-once rule, page-size reduction on 502/504 and the
-checks on the body of a 200. `TicketsStream` adds windows of `last_update`, parallel reading and state.
+the error mapping and back-off, new tokens on 401 (a config error only while the API never accepted
+one), page-size reduction on 502/504 and the checks on the body of a 200. `TicketsStream` adds windows of `last_update`, parallel reading and state.
 A `ticket_types` stream is a `TicketsStream` with a `requesttype_id` filter and a field list.
 """
 from __future__ import annotations
@@ -81,9 +81,9 @@ class HaloStream(HttpStream):
 
     def get_json(self, path: str, params: Mapping[str, Any]) -> Any:
         """GET {api}/{path} through the CDK's HTTP client (rate budget, retries on 429/5xx/network
-        errors). Refreshes the token once on 401; raises GatewayError on 502/504; retries a 200 whose
+        errors). Gets a new token on 401 (see below); raises GatewayError on 502/504; retries a 200 whose
         body is not JSON (HTML, cut off) up to max_retries."""
-        refreshed = False
+        refreshes = 0
         bad_bodies = 0
         while True:
             request, response = self._http_client.send_request(
@@ -92,16 +92,26 @@ class HaloStream(HttpStream):
                 request_kwargs={"timeout": self._config.request_timeout},
                 params=dict(params),
             )
+            token = HaloTokenProvider.token_of(request)
             if response.status_code == 401:
-                if refreshed:
+                # Rejected again after a refresh, and the API never accepted any token: the token endpoint
+                # and the API disagree. Once the API has accepted tokens, a rejected one was used up or
+                # revoked meanwhile (parallel workers share it): get another, within max_retries.
+                if refreshes and not self._auth.api_accepted_a_token:
                     raise ConfigError(
                         f"Halo's API rejected a freshly issued access token (401) on {self._config.describe_instance()}. "
                         "The token endpoint and the API disagree: check that 'tenant' and 'base_url' name the same Halo "
                         "instance, and that the API application is active."
                     )
-                self._auth.invalidate(HaloTokenProvider.token_of(request))
-                refreshed = True
+                if refreshes > self._config.max_retries:
+                    raise TransientHaloError(
+                        f"Halo's API kept rejecting access tokens (401) on {self._config.describe_instance()} after "
+                        f"{refreshes} new tokens. The sync stopped; the next sync resumes from its last state."
+                    )
+                self._auth.invalidate(token)
+                refreshes += 1
                 continue
+            self._auth.api_accepted_a_token = True
             if response.status_code in (502, 504):
                 raise GatewayError(response.status_code)
             try:
