@@ -48,7 +48,7 @@ class HaloTokenProvider(requests.auth.AuthBase):
         self._token: Optional[str] = None
         self._expires_at = 0.0
         self.tokens_fetched = 0
-        self.api_accepted_a_token = False  # the API has answered a request with something other than 401
+        self.api_accepted_a_token = False  # the API has answered a request with a 2xx
         self.clock = time.monotonic  # replaceable in tests
 
     # requests' hook: sign each request with the current token.

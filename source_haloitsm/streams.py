@@ -111,7 +111,8 @@ class HaloStream(HttpStream):
                 self._auth.invalidate(token)
                 refreshes += 1
                 continue
-            self._auth.api_accepted_a_token = True
+            if response.ok:
+                self._auth.api_accepted_a_token = True
             if response.status_code in (502, 504):
                 raise GatewayError(response.status_code)
             try:
