@@ -59,3 +59,11 @@ pyairbyte: venv pyairbyte-venv
 
 pyairbyte-example: venv pyairbyte-venv
 	PYTHONPATH=. .venv-pyairbyte/bin/python examples/pyairbyte_example.py
+
+# The image variants of the standard tests (spec, check, discover, read in the container), for an
+# image built by `make image`; the registry comparison of the spec is skipped offline.
+.PHONY: standard-image
+standard-image: venv
+	eval "$$(scripts/container-engine.sh env)" && $(PY) -m pytest -q -p airbyte_cdk.test.standard_tests.pytest_hooks \
+	  -m image_tests integration_tests/test_standard.py --connector-image=source-haloitsm:dev \
+	  --read-from-streams=all --read-scenarios=sample_config,config_ticket_types,config_date_range
