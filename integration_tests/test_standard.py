@@ -13,8 +13,14 @@ simulator is started for the whole session, on 18765 when that port is free and 
 otherwise (two test runs at once), and every scenario's config is rewritten to point at it; the
 scenario ids stay the config file names.
 
-The image variants of these tests (`-m image_tests`) build and run the container image; they need a
-container engine (see scripts/container-engine.sh) and are deselected with `-m "not image_tests"`.
+The image variants of these tests (`-m image_tests`) run the container image; they need a container
+engine (scripts/container-engine.sh) and are deselected with `-m "not image_tests"`. Their options
+must be registered before pytest parses the command line, hence `-p` (`make standard-image`):
+
+    eval "$(scripts/container-engine.sh env)"
+    .venv/bin/python -m pytest -p airbyte_cdk.test.standard_tests.pytest_hooks -m image_tests \
+        integration_tests/test_standard.py --connector-image=source-haloitsm:dev \
+        --read-from-streams=all --read-scenarios=sample_config,config_ticket_types,config_date_range
 """
 from __future__ import annotations
 
