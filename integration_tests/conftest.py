@@ -31,3 +31,15 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("=", "delivery under faults (at-least-once, keyed by id)")
     for line in table(ROWS):
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def time_limit():
+    """Bounds a test that runs the connector in process: if it is still running after 150 s (a hung
+    read), the test process prints every thread's stack and exits instead of hanging the suite."""
+    import faulthandler
+    import sys
+
+    faulthandler.dump_traceback_later(150, exit=True, file=sys.stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()

@@ -12,11 +12,12 @@ unit_tests/test_config.py covers `parse_config` itself; this file goes through t
 from __future__ import annotations
 
 import copy
-import os
 
 import pytest
 
 from integration_tests.harness import catalog, run_connector, run_console_script
+
+pytestmark = pytest.mark.usefixtures("time_limit")
 
 _DROP = object()
 

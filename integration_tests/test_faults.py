@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import pytest
 
 from integration_tests.fault_report import account
 from integration_tests.halo_simulator.data import sql_round
-from integration_tests.harness import Output, _write_args, catalog, console_script, final_state, run_connector, run_console_script
+from integration_tests.harness import _write_args, catalog, console_script, final_state, run_connector, run_console_script
+
+pytestmark = pytest.mark.usefixtures("time_limit")
 
 INCREMENTAL = catalog("tickets", sync_mode="incremental")
 

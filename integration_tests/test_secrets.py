@@ -14,6 +14,8 @@ import pytest
 
 from integration_tests.harness import catalog, run_console_script
 
+pytestmark = pytest.mark.usefixtures("time_limit")
+
 DEBUG_ENV = {"LOG_LEVEL": "DEBUG", "SOURCE_HALOITSM_BACKOFF_SCALE": "0.01"}
 COMMANDS = ("spec", "check", "discover", "read")
 
