@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench clean
+.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory clean
 
 help:
 	@echo "make demo   - start the built-in Halo simulator and run spec, check, discover, a full and an incremental read"
@@ -21,11 +21,18 @@ venv: $(VENV)/.installed
 demo: venv
 	$(PY) -m integration_tests.demo
 
-test: venv
-	$(PY) -m pytest -q unit_tests integration_tests
+test: venv pyairbyte-venv
+	$(PY) -m pytest -q -p no:cacheprovider -m "not image_tests" unit_tests integration_tests
+	scripts/image-tests.sh
 
 bench-simulator: venv
 	$(PY) -m benchmarks.simulator_throughput
+
+bench-requests: venv
+	$(PY) -m benchmarks.request_budget
+
+bench-memory: venv
+	$(PY) -m benchmarks.memory
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

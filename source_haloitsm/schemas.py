@@ -11,7 +11,13 @@ from typing import Any, Dict, List, Optional, Sequence
 from source_haloitsm.config import TICKET_FIELDS
 
 # Fields of the default list row whose type the swagger does not give, typed from observed rows.
-_OBSERVED_TYPES = {"team_id": "integer", "lastnote_date": "date-time", "_open_search_score": "number", "table": "integer"}
+_OBSERVED_TYPES = {
+    "team_id": "integer",
+    "lastnote_date": "date-time",
+    "_open_search_score": "number",
+    "table": "integer",
+    "viewers": "array",
+}
 
 DATETIME_FIELDS: List[str] = sorted(
     name

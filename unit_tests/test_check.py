@@ -80,6 +80,7 @@ def test_check_failure_names_cause_and_fix(case, fake_halo, tmp_path):
     arrange(halo.mocker)
     status = _check(make_config(max_retries=1), tmp_path)
     assert status["status"] == "FAILED"
+    assert status["message"][0] not in "'\"", status["message"]  # shown as written, not as a repr()
     for phrase in phrases:
         assert phrase in status["message"], (phrase, status["message"])
     assert "Traceback" not in status["message"]
