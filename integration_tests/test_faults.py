@@ -110,13 +110,45 @@ def test_tokens_expire_every_few_seconds_and_after_a_few_uses(simulator, tmp_pat
     assert any(e["status"] == 401 for e in sim.request_log), "no token was ever rejected"
 
 
-def test_pages_past_the_end_repeat_the_last_page(simulator, tmp_path):
-    """Halo may answer a page past the end with the last page again; deletions during the read make
-    record_count shrink so the reader does ask past the end."""
+def _overstate_record_count(sim, extra: int):
+    """Ticket-list answers say `extra` more records than the query has (Halo counting tickets it then
+    does not return); returns a counter of answers to pages past the real end."""
+    import re
+
+    original = sim._tickets
+    seen = {"past_end": 0, "first_pages": 0}
+    lock = threading.Lock()
+
+    def wrapped(q):
+        response = original(q)
+        head = response.body[0]
+        match = re.search(rb'"record_count":(\d+)', head)
+        total = int(match.group(1))
+        size = min(int(q.get("page_size", 50)), sim.max_page_size)
+        page_no = int(q.get("page_no", 1))
+        with lock:
+            seen["first_pages"] += page_no == 1
+            seen["past_end"] += total > 0 and (page_no - 1) * size >= total
+        response.body[0] = head.replace(match.group(0), b'"record_count":%d' % (total + extra))
+        return response
+
+    sim._tickets = wrapped
+    return seen
+
+
+@pytest.mark.parametrize("overstated", [False, True], ids=["deletions", "record_count-overstated"])
+def test_pages_past_the_end_repeat_the_last_page(simulator, tmp_path, overstated):
+    """Halo may answer a page past the end with the last page again (S3). The reader asks past the
+    end when deletions shrink record_count while it pages, or when record_count says more than Halo
+    returns; either way it stops without losing or looping."""
     sim = simulator(tickets=1500, seed=24, repeat_last_page=True,
-                    mutate_schedule=[{"every": 4, "delete": 2}])
-    read_then_resume(sim, tmp_path, "pages past the end repeat", sim_config(sim, page_size=30),
-                     between=lambda s: s.configure(mutate_schedule=[]))
+                    mutate_schedule=[] if overstated else [{"every": 4, "delete": 2}])
+    counts = _overstate_record_count(sim, 7) if overstated else None
+    read_then_resume(sim, tmp_path, f"pages past the end repeat ({'count +7' if overstated else 'deletions'})",
+                     sim_config(sim, page_size=30), between=lambda s: s.configure(mutate_schedule=[]))
+    if counts:
+        assert counts["past_end"] > 0, counts  # the reader did go past the end ...
+        assert counts["past_end"] <= 2 * counts["first_pages"], counts  # ... and stopped there
 
 
 def test_tickets_updated_created_and_deleted_while_paging(simulator, tmp_path):
