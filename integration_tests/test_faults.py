@@ -332,3 +332,18 @@ def test_retries_exhausted_end_the_sync_as_transient_and_the_next_sync_resumes(s
     row = account("timeouts until retries run out, resume", sim.truth(), first.records + second.records, reads=2,
                   note="first read failed (transient)")
     assert row.lost == 0, row.lost_ids
+
+
+@pytest.mark.parametrize("fault", ["html", "drop", "500"])
+def test_a_glitch_while_checking_ticket_types_does_not_fail_the_read(simulator, tmp_path, fault):
+    """Before reading ticket_types streams the connector asks /api/TicketType whether each type_id
+    exists. A glitch on that one request (HTML with 200, a dropped connection, a 500) is no reason
+    to fail the sync, least of all as a configuration error: the read goes on."""
+    sim = simulator(tickets=800, seed=30, faults=[f"{fault}:on=1:path=/api/tickettype"])
+    config = sim_config(sim, ticket_types=[{"name": "incidents", "type_id": 1}])
+    out = run_connector("read", config, tmp_path, catalog("incidents", sync_mode="incremental"))
+    assert not out.errors, out.errors
+    assert any(e["fault"] == fault for e in sim.request_log), "the glitch never happened"
+    truth = {i: t for i, t in sim.truth().items() if t["tickettype_id"] == 1}
+    row = account(f"glitch ({fault}) checking type ids", truth, out.records_of("incidents"), reads=1)
+    assert row.lost == 0, row.lost_ids

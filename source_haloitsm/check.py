@@ -78,8 +78,9 @@ def _get(session: requests.Session, auth: HaloTokenProvider, budget, config: Hal
         ) from None
 
 
-def _check_ticket_types(session, auth, budget, config: HaloConfig) -> None:
-    body = _get(session, auth, budget, config, "TicketType", {"showall": "true"})
+def _check_ticket_types(session, auth, budget, config: HaloConfig, body: Any = None) -> None:
+    if body is None:
+        body = _get(session, auth, budget, config, "TicketType", {"showall": "true"})
     # A bare array (HALO_API_FACTS.md 4, S3, S4, S10); some clients also accept {"tickettypes": [...]}.
     types = body if isinstance(body, list) else (body.get("tickettypes") or body.get("records") or []) if isinstance(body, dict) else []
     known = {int(t["id"]): t.get("name", "") for t in types if isinstance(t, dict) and "id" in t}
@@ -95,12 +96,19 @@ def _check_ticket_types(session, auth, budget, config: HaloConfig) -> None:
 def verify_ticket_types(config: HaloConfig, logger: logging.Logger, budget, auth: HaloTokenProvider) -> None:
     """Before a read: every configured type_id must be a ticket type Halo knows. Without this, a
     mistyped type_id reads as an empty stream, every sync, silently. Raises ConfigError naming the
-    entry; if Halo cannot be asked right now (5xx, 429), the read goes on and the streams' own
-    retries deal with Halo. Uses the streams' budget and token provider."""
+    entry only when Halo listed its ticket types and the id is not among them. If the list cannot be
+    had (network, 5xx, 429, an unreadable answer, a token or permission problem), the read goes on
+    unverified and the streams' own retries and error messages deal with Halo. Uses the streams'
+    budget and token provider."""
     if not config.ticket_types:
         return
     session = requests.Session()
     try:
-        _check_ticket_types(session, auth, budget, config)
-    except TransientHaloError as exc:
+        body = _get(session, auth, budget, config, "TicketType", {"showall": "true"})
+    except (ConfigError, TransientHaloError) as exc:
         logger.warning(f"Could not verify the ticket_types' type ids before reading: {exc.message}")
+        return
+    if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("tickettypes") or body.get("records"), list)):
+        _check_ticket_types(session, auth, budget, config, body=body)
+    else:
+        logger.warning("Could not verify the ticket_types' type ids before reading: /api/TicketType did not answer with a list.")
