@@ -91,9 +91,12 @@ def test_transient_faults_on_ten_percent_of_requests(simulator, tmp_path):
 @pytest.mark.parametrize("retry_after", [True, False], ids=["retry-after", "no-retry-after"])
 def test_429_storm_from_the_rolling_window(simulator, tmp_path, monkeypatch, retry_after):
     """The simulator allows 20 requests per rolling 2 s; the connector is told it may send 6000 a
-    minute, so it runs into 429s all the time and must wait them out (with or without Retry-After)."""
+    minute, so it runs into 429s all the time and must wait them out (with or without Retry-After).
+    Token requests count against the window too, and tokens live 3 s, so they are renewed in the storm
+    (when a token request meets a 429 depends on timing)."""
     monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.02")
-    sim = simulator(tickets=1200, seed=22, rate_limit=20, rate_window=2.0, retry_after=retry_after)
+    sim = simulator(tickets=1200, seed=22, rate_limit=20, rate_window=2.0, retry_after=retry_after, rate_limit_auth=True,
+                    token_ttl=3)  # token requests count and get 429s too
     read_then_resume(sim, tmp_path, f"429 storm, {'with' if retry_after else 'without'} Retry-After",
                      sim_config(sim, page_size=50, max_retries=8))
     assert any(e["status"] == 429 for e in sim.request_log), "the storm never happened"
