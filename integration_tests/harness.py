@@ -105,6 +105,21 @@ def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[di
     return Output(raw, error)
 
 
+def sim_config(sim, **overrides: Any) -> Dict[str, Any]:
+    """A connector config for a running simulator, with its demo credentials and no rate limit to
+    speak of; `overrides` replace or add settings."""
+    config = {
+        "base_url": sim.base_url,
+        "tenant": "demo",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "rate_limit": 6000,
+        "parallel_requests": 4,
+    }
+    config.update(overrides)
+    return config
+
+
 def _write_args(command: str, config: dict, workdir: Path, catalog_obj: Optional[dict], state: Optional[list]) -> List[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     if command == "spec":

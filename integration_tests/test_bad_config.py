@@ -15,7 +15,7 @@ import copy
 
 import pytest
 
-from integration_tests.harness import catalog, run_connector, run_console_script
+from integration_tests.harness import catalog, run_connector, run_console_script, sim_config
 
 pytestmark = pytest.mark.usefixtures("time_limit")
 
@@ -82,15 +82,7 @@ def sim():
 
 
 def bad_config(sim, changes: dict) -> dict:
-    config = {
-        "base_url": sim.base_url,
-        "tenant": "demo",
-        "client_id": "demo-client",
-        "client_secret": "demo-secret",
-        "rate_limit": 6000,
-        "max_retries": 1,
-        "request_timeout": 5,
-    }
+    config = sim_config(sim, max_retries=1, request_timeout=5)
     for key, value in changes.items():
         if value is _DROP:
             config.pop(key, None)

@@ -5,22 +5,9 @@ import os
 
 import pytest
 
-from integration_tests.harness import catalog, final_state, run_connector
+from integration_tests.harness import catalog, final_state, run_connector, sim_config
 
 os.environ.setdefault("SOURCE_HALOITSM_BACKOFF_SCALE", "0.01")
-
-
-def sim_config(sim, **overrides):
-    config = {
-        "base_url": sim.base_url,
-        "tenant": "demo",
-        "client_id": "demo-client",
-        "client_secret": "demo-secret",
-        "rate_limit": 6000,
-        "parallel_requests": 4,
-    }
-    config.update(overrides)
-    return config
 
 
 def _delivered(out, stream="tickets"):
@@ -80,12 +67,13 @@ def test_ticket_type_streams_with_fields(simulator, tmp_path):
 
 
 def test_windows_are_read_in_parallel(simulator, tmp_path):
-    # With latency on every request, parallel workers show up as requests in flight at once.
-    sim = simulator(tickets=3000, seed=10, latency=0.03)
+    # With latency on every request, parallel workers show up as requests in flight at once
+    # (0.1 s is long enough for the overlap to show on a loaded machine).
+    sim = simulator(tickets=1500, seed=10, latency=0.1)
     out = run_connector("read", sim_config(sim, parallel_requests=4, page_size=20), tmp_path, catalog("tickets"))
     assert {r["id"] for r in out.records} == set(sim.truth())
     assert sim.max_concurrency >= 4  # the planner and several window workers
 
-    serial = simulator(tickets=3000, seed=10, latency=0.03)
+    serial = simulator(tickets=1500, seed=10, latency=0.1)
     run_connector("read", sim_config(serial, parallel_requests=1, page_size=20), tmp_path / "serial", catalog("tickets"))
     assert serial.max_concurrency <= 2  # the planner and one worker

@@ -28,6 +28,7 @@ import pytest
 
 from integration_tests.fault_report import account
 from integration_tests.halo_simulator.data import sql_round
+from integration_tests import harness
 from integration_tests.harness import _write_args, catalog, console_script, final_state, run_connector, run_console_script
 
 pytestmark = pytest.mark.usefixtures("time_limit")
@@ -41,17 +42,7 @@ def fast_backoff(monkeypatch):
 
 
 def sim_config(sim, **overrides):
-    config = {
-        "base_url": sim.base_url,
-        "tenant": "demo",
-        "client_id": "demo-client",
-        "client_secret": "demo-secret",
-        "rate_limit": 6000,
-        "parallel_requests": 4,
-        "request_timeout": 5,
-    }
-    config.update(overrides)
-    return config
+    return harness.sim_config(sim, **{"request_timeout": 5, **overrides})
 
 
 def read_then_resume(sim, tmp_path, case: str, config: dict, note: str = "", between=None):

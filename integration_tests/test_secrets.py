@@ -12,7 +12,7 @@ import secrets
 
 import pytest
 
-from integration_tests.harness import catalog, run_console_script
+from integration_tests.harness import catalog, run_console_script, sim_config
 
 pytestmark = pytest.mark.usefixtures("time_limit")
 
@@ -25,18 +25,15 @@ def _secret() -> str:
 
 
 def _config(sim, client_secret: str, **overrides) -> dict:
-    config = {
-        "base_url": sim.base_url,
-        "tenant": "demo",
-        "client_id": "demo-client",
-        "client_secret": client_secret,
-        "rate_limit": 6000,
-        "max_retries": 3,
-        "request_timeout": 5,
-        "page_size": 50,
-        "parallel_requests": 2,
-        "ticket_types": [{"name": "incidents", "type_id": 1}, {"name": "changes", "type_id": 4, "fields": ["summary"]}],
-    }
+    config = sim_config(
+        sim,
+        client_secret=client_secret,
+        max_retries=3,
+        request_timeout=5,
+        page_size=50,
+        parallel_requests=2,
+        ticket_types=[{"name": "incidents", "type_id": 1}, {"name": "changes", "type_id": 4, "fields": ["summary"]}],
+    )
     config.update(overrides)
     return config
 
