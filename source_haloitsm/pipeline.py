@@ -22,7 +22,6 @@ import dataclasses
 import logging
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, List, Mapping, Optional, Sequence
 
 from source_haloitsm.errors import TransientHaloError
@@ -165,23 +164,36 @@ class WindowPipeline:
         self.stream_name = stream_name
         self.cancelled = threading.Event()
         self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=self.workers)
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"halo-{stream_name}")
-        self._planner_thread = threading.Thread(target=self._plan, name=f"halo-{stream_name}-planner", daemon=True)
+        # Windows wait here, in time order, for a worker. Daemon threads: a failed or finished read
+        # never waits at exit for a worker that is sleeping out a back-off.
+        self._work: "queue.Queue[Any]" = queue.Queue()
+        self._threads = [threading.Thread(target=self._plan, name=f"halo-{stream_name}-planner", daemon=True)] + [
+            threading.Thread(target=self._work_loop, name=f"halo-{stream_name}-{n}", daemon=True) for n in range(self.workers)
+        ]
         self.estimate_ready = threading.Event()
 
     def start(self) -> None:
-        self._planner_thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def cancel(self) -> None:
         self.cancelled.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for _ in range(self.workers):
+            self._work.put(_DONE)
+
+    def _work_loop(self) -> None:
+        while not self.cancelled.is_set():
+            job = self._work.get()
+            if job is _DONE:
+                return
+            self._run(job)
 
     def _plan(self) -> None:
         try:
             for index, (window, pages) in enumerate(self.planner.plan()):
                 self.estimate_ready.set()
                 job = WindowJob(index, window, pages, queue.Queue(maxsize=PAGES_BUFFERED_PER_WINDOW))
-                self._executor.submit(self._run, job)
+                self._work.put(job)
                 _put(self._jobs, job, self.cancelled)
             _put(self._jobs, _DONE, self.cancelled)
         except Cancelled:
