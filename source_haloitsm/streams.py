@@ -286,7 +286,7 @@ class TicketsStream(HaloStream):
             f"to {upper.isoformat()} ({sync_mode.value}), {self._config.parallel_requests} windows at once."
         )
         self._pipeline.start()
-        windows = records = 0
+        windows = 0
         try:
             for job in self._pipeline.jobs():
                 self._jobs[job.index] = job
