@@ -24,8 +24,12 @@ def simulator():
 def pytest_terminal_summary(terminalreporter):
     """The fault-injection suite's delivery table (integration_tests/fault_report.py), one row per
     case that ran: tickets expected (ground truth), delivered, duplicates, lost."""
-    from integration_tests.fault_report import ROWS, table
+    from integration_tests.fault_report import FIGURES, ROWS, table
 
+    if FIGURES:
+        terminalreporter.write_sep("=", "figures: delivered vs the simulator's truth")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
     if not ROWS:
         return
     terminalreporter.write_sep("=", "delivery under faults (at-least-once, keyed by id)")

@@ -30,6 +30,8 @@ class Row:
 
 
 ROWS: List[Row] = []
+# Other figures a test wants in the run's output (PyAirbyte counts, the image's read), one line each.
+FIGURES: List[str] = []
 
 
 def parse_emitted(value: str) -> dt.datetime:

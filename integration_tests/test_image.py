@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from integration_tests.fault_report import FIGURES
+
 pytestmark = pytest.mark.image_tests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,6 +269,7 @@ def test_read_returns_every_ticket(engine_env, image, secrets_dir, image_sim, di
     records = [m["record"] for m in _of_type(messages, "RECORD")]
     assert all(r["stream"] == "tickets" for r in records)
     truth = image_sim.truth()
+    FIGURES.append(f"image `read`: {len(records)} records, simulator truth {len(truth)} tickets")
     assert len(records) == len(truth)
     assert {int(r["data"]["id"]) for r in records} == {int(i) for i in truth}
 
@@ -284,4 +287,5 @@ def test_readme_docker_run_example(engine_env, image):
     TIMINGS["docker-run-example.sh"] = time.monotonic() - t0
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr[-3000:]}"
     assert "records: " in proc.stdout
+    FIGURES.append("README `docker run ... read` example: " + next(l for l in proc.stdout.splitlines() if "records: " in l).strip())
     print(proc.stdout.strip())

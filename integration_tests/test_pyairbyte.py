@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from integration_tests.fault_report import FIGURES
+
 ROOT = Path(__file__).resolve().parent.parent
 PYAIRBYTE_PYTHON = ROOT / ".venv-pyairbyte" / "bin" / "python"
 EXAMPLE = ROOT / "examples" / "pyairbyte_example.py"
@@ -66,6 +68,12 @@ def run_example(tmp_path: Path, *args: str, env_extra: dict | None = None, timeo
 
 def assert_cache_equals_simulator(result: dict, streams: list[str]) -> None:
     tail = result["output"][-3000:]
+    for stage in ("full_refresh", "after_incremental"):
+        for stream, row in sorted(result.get(stage, {}).items()):
+            FIGURES.append(
+                f"PyAirbyte ({result.get('mode', 'console script')}) {stage:<17} {stream:<17} "
+                f"DuckDB cache {row['cached']:>5}  simulator truth {row['truth']:>5}"
+            )
     assert sorted(result["full_refresh"]) == sorted(streams), tail
     for stage in ("full_refresh", "after_incremental"):
         for stream, row in result[stage].items():
