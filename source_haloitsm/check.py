@@ -8,7 +8,7 @@ import requests
 
 from source_haloitsm.auth import HaloTokenProvider, _network_problem
 from source_haloitsm.config import HaloConfig
-from source_haloitsm.errors import ConfigError, TransientHaloError
+from source_haloitsm.errors import ConfigError, TransientHaloError, forbidden_message, not_found_message
 from source_haloitsm.rate_limit import request_budget
 
 # check answers quickly: fewer retries than a sync.
@@ -56,15 +56,9 @@ def _get(session: requests.Session, auth: HaloTokenProvider, budget, config: Hal
             f"({config.tenant or 'empty'}) name the same Halo instance and that the API application is active."
         )
     if status == 403:
-        raise ConfigError(
-            f"Halo refused access to {url} (403 Forbidden). Give the API application the permission to read tickets "
-            "('read:tickets' or 'all', also in 'scope') and make sure the agent it runs as can see tickets."
-        )
+        raise ConfigError(forbidden_message(url))
     if status == 404:
-        raise ConfigError(
-            f"Halo's API was not found at {url} (404). Check 'base_url': the address of your Halo instance without "
-            "a path, for example https://acme.haloitsm.com."
-        )
+        raise ConfigError(not_found_message(url))
     if status == 429:
         raise TransientHaloError("Halo's rate limit is exhausted right now (429). Wait a few minutes and test again.")
     if status >= 500:

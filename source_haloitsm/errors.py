@@ -113,6 +113,21 @@ class HaloBackoffStrategy(BackoffStrategy):
         return transient_wait(attempt_count)
 
 
+def forbidden_message(where: str) -> str:
+    return (
+        f"Halo refused access (403 Forbidden) on {where}. The API application's scope or its agent's "
+        "permissions do not allow reading tickets: in Halo, give the application the 'read:tickets' "
+        "(or 'all') permission, ask for it in 'scope', and make sure the agent it runs as can see tickets."
+    )
+
+
+def not_found_message(where: str) -> str:
+    return (
+        f"Halo's API was not found (404) on {where}. Check 'base_url': it must be the address of "
+        "your Halo instance without a path, for example https://acme.haloitsm.com (not .../api)."
+    )
+
+
 def error_mapping(config_hint: str) -> Mapping[Union[int, str, type], ErrorResolution]:
     """Status -> what to do. 401, 502 and 504 are handled by the page reader itself (refresh the token
     once; retry the page with a smaller page_size), so they are passed through here."""
@@ -120,19 +135,8 @@ def error_mapping(config_hint: str) -> Mapping[Union[int, str, type], ErrorResol
         401: ErrorResolution(ResponseAction.IGNORE),
         502: ErrorResolution(ResponseAction.IGNORE),
         504: ErrorResolution(ResponseAction.IGNORE),
-        403: ErrorResolution(
-            ResponseAction.FAIL,
-            FailureType.config_error,
-            f"Halo refused access (403 Forbidden) on {config_hint}. The API application's scope or its agent's "
-            "permissions do not allow reading tickets: in Halo, give the application the 'read:tickets' "
-            "(or 'all') permission and make sure the agent it runs as can see tickets.",
-        ),
-        404: ErrorResolution(
-            ResponseAction.FAIL,
-            FailureType.config_error,
-            f"Halo's API was not found (404) on {config_hint}. Check 'base_url': it must be the address of "
-            "your Halo instance, for example https://acme.haloitsm.com, without /api.",
-        ),
+        403: ErrorResolution(ResponseAction.FAIL, FailureType.config_error, forbidden_message(config_hint)),
+        404: ErrorResolution(ResponseAction.FAIL, FailureType.config_error, not_found_message(config_hint)),
         400: ErrorResolution(
             ResponseAction.FAIL,
             FailureType.system_error,
