@@ -47,7 +47,6 @@ class HaloTokenProvider(requests.auth.AuthBase):
         self._lock = threading.Lock()
         self._token: Optional[str] = None
         self._expires_at = 0.0
-        self.tokens_fetched = 0
         self.api_accepted_a_token = False  # the API has answered a request with a 2xx
         self.clock = time.monotonic  # replaceable in tests
 
@@ -119,7 +118,6 @@ class HaloTokenProvider(requests.auth.AuthBase):
                 margin = min(EXPIRY_MARGIN_SECONDS, expires_in / 10)
                 self._token = token
                 self._expires_at = self.clock() + max(0.0, expires_in - margin)
-                self.tokens_fetched += 1
                 logger.info(f"Obtained a Halo access token (expires in {int(expires_in)} s) for {cfg.describe_instance()}.")
                 return
 

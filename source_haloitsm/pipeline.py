@@ -44,8 +44,6 @@ class WindowStats:
     pages: int = 0
     records: int = 0
     passes: int = 0
-    dropped_outside: int = 0
-    repeated_pages: int = 0
 
 
 class Cancelled(Exception):
@@ -92,7 +90,6 @@ def read_window(
         while True:
             stats.pages += 1
             if previous_ids is not None and page.tickets and page.ids == previous_ids:
-                stats.repeated_pages += 1
                 break  # Halo repeats the last page past the end
             dropped = last_count - page.record_count
             last_count = page.record_count
@@ -101,7 +98,6 @@ def read_window(
                 if ticket.get("id") in emitted_ids:
                     continue
                 if not window.holds(last_update_of(ticket)):
-                    stats.dropped_outside += 1
                     continue
                 emitted_ids.add(ticket.get("id"))
                 fresh.append(ticket)
@@ -170,7 +166,6 @@ class WindowPipeline:
         self._threads = [threading.Thread(target=self._plan, name=f"halo-{stream_name}-planner", daemon=True)] + [
             threading.Thread(target=self._work_loop, name=f"halo-{stream_name}-{n}", daemon=True) for n in range(self.workers)
         ]
-        self.estimate_ready = threading.Event()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -191,7 +186,6 @@ class WindowPipeline:
     def _plan(self) -> None:
         try:
             for index, (window, pages) in enumerate(self.planner.plan()):
-                self.estimate_ready.set()
                 job = WindowJob(index, window, pages, queue.Queue(maxsize=PAGES_BUFFERED_PER_WINDOW))
                 self._work.put(job)
                 _put(self._jobs, job, self.cancelled)
@@ -203,8 +197,6 @@ class WindowPipeline:
                 _put(self._jobs, exc, self.cancelled)
             except Cancelled:
                 pass
-        finally:
-            self.estimate_ready.set()
 
     def _run(self, job: WindowJob) -> None:
         try:
