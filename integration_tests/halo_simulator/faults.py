@@ -43,6 +43,18 @@ FAULT_KINDS = {
 }
 
 
+def _options(head_key: str, text: str, what: str) -> dict:
+    """`HEAD:key=value:key=value` (the command-line form of a fault or mutation rule) -> dict."""
+    parts = text.split(":")
+    d = {head_key: parts[0]}
+    for p in parts[1:]:
+        if "=" not in p:
+            raise ValueError(f"{what} option {p!r} is not key=value")
+        k, v = p.split("=", 1)
+        d[k.strip()] = v.strip()
+    return d
+
+
 def _bool(v) -> bool:
     if isinstance(v, bool):
         return v
@@ -74,14 +86,7 @@ class Fault:
 
                 spec = json.loads(spec)
             else:
-                parts = spec.split(":")
-                d = {"kind": parts[0]}
-                for p in parts[1:]:
-                    if "=" not in p:
-                        raise ValueError(f"fault option {p!r} is not key=value")
-                    k, v = p.split("=", 1)
-                    d[k.strip()] = v.strip()
-                spec = d
+                spec = _options("kind", spec, "fault")
         if not isinstance(spec, dict):
             raise ValueError(f"fault spec must be a dict or string, got {spec!r}")
         spec = dict(spec)
@@ -156,14 +161,7 @@ class MutationRule:
         if isinstance(spec, MutationRule):
             return spec
         if isinstance(spec, str):
-            parts = spec.strip().split(":")
-            d = {"after": parts[0]}
-            for p in parts[1:]:
-                if "=" not in p:
-                    raise ValueError(f"mutation option {p!r} is not key=value")
-                k, v = p.split("=", 1)
-                d[k.strip()] = v.strip()
-            spec = d
+            spec = _options("after", spec.strip(), "mutation")
         if not isinstance(spec, dict):
             raise ValueError(f"mutation spec must be a dict or string, got {spec!r}")
         spec = dict(spec)
