@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
+from source_haloitsm import datetimes
 from source_haloitsm.datetimes import UTC, parse_date
 from source_haloitsm.errors import ConfigError
 
@@ -209,7 +210,7 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
 
     start_date = _parse_day(config, "start_date")
     end_date = _parse_day(config, "end_date")
-    now = now or dt.datetime.now(UTC)
+    now = now or datetimes.utc_now()
     if start_date and start_date > now:
         raise ConfigError(
             f"Invalid setting 'start_date': {config['start_date']} is in the future. Use a past date, or leave it empty to read all history."

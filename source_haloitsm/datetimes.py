@@ -90,8 +90,9 @@ def parse_state_value(value: Any) -> dt.datetime:
     return parsed
 
 
-def start_of_day(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def utc_now() -> dt.datetime:
+    """The connector's clock: the upper bound of every read. Tests freeze it by replacing this function."""
+    return dt.datetime.now(UTC)
 
 
 def parse_date(value: str) -> dt.datetime:

@@ -1,0 +1,119 @@
+"""HaloClient: the one HTTP path. Every request the connector sends (ticket pages, reference lists,
+`check`, type verification, tokens) goes through the CDK's `HttpClient` here, with:
+- one request budget (`rate_limit` per rolling minute, token requests included);
+- one token provider, shared by every stream and worker;
+- one decision table for Halo's answers (`responses.py`) and one back-off strategy;
+- `request_timeout` on every request.
+
+A read builds one client and hands it to every stream; `check` builds its own with fewer retries.
+Two CDK HttpClients share the budget: one signs requests with the token, one asks for tokens (a token
+request must not be signed with a token).
+
+When the CDK gives up on a request, its generic "Exhausted available request attempts" is turned into
+the message of the last failure plus what happens next.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from typing import Any, Mapping, Optional, Tuple
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http.http_client import HttpClient
+from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_haloitsm.auth import HaloTokenProvider, register_secret
+from source_haloitsm.config import HaloConfig
+from source_haloitsm.errors import RESUMES, ConfigError, TransientHaloError
+from source_haloitsm.rate_limit import request_budget
+from source_haloitsm.responses import HaloBackoffStrategy, HaloErrorHandler, TokenErrorHandler, body_of
+
+
+class PageTooLarge(Exception):
+    """Halo's gateway gave up on a page (502/504): ask for the same rows in smaller pages."""
+
+
+class HaloClient:
+    def __init__(
+        self,
+        config: HaloConfig,
+        logger: Optional[logging.Logger] = None,
+        max_retries: Optional[int] = None,
+        after_giving_up: str = RESUMES,
+    ):
+        self.config = config
+        self.after_giving_up = after_giving_up
+        self.logger = logger or logging.getLogger("airbyte")
+        self.max_retries = config.max_retries if max_retries is None else max_retries
+        register_secret(config.client_secret)
+        self.budget = request_budget(config.rate_limit)
+        backoff = HaloBackoffStrategy()
+        self._token_http = HttpClient(
+            name="halo-token",
+            logger=self.logger,
+            error_handler=TokenErrorHandler(config, self.max_retries),
+            api_budget=self.budget,
+            backoff_strategy=backoff,
+            request_timeout=config.request_timeout,
+        )
+        self.tokens = HaloTokenProvider(config, self._request_token)
+        self.http = HttpClient(
+            name="haloitsm",
+            logger=self.logger,
+            error_handler=HaloErrorHandler(config, self.tokens, self.max_retries),
+            api_budget=self.budget,
+            authenticator=self.tokens,
+            backoff_strategy=backoff,
+            request_timeout=config.request_timeout,
+        )
+        self._lock = threading.Lock()
+        self.calls: Counter = Counter()  # API calls per path (each may have been retried)
+
+    def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
+        """GET {base_url}/api/{path}: the parsed JSON body. Raises PageTooLarge (502/504 on a page),
+        ConfigError, TransientHaloError, or the CDK's system error for a connector bug."""
+        with self._lock:
+            self.calls[path] += 1
+        try:
+            _, response = self.http.send_request("GET", self.config.api_url + path, request_kwargs={}, params=dict(params or {}))
+        except PageSizeReductionRequiredException as exc:
+            raise PageTooLarge(exc.message) from None
+        except (ConfigError, TransientHaloError):
+            raise
+        except AirbyteTracedException as exc:
+            raise self._gave_up(exc, f"GET /api/{path}") from None
+        return body_of(response)
+
+    def _request_token(self) -> Tuple[str, float]:
+        cfg = self.config
+        form = {"grant_type": "client_credentials", "client_id": cfg.client_id, "client_secret": cfg.client_secret, "scope": cfg.scope}
+        try:
+            _, response = self._token_http.send_request(
+                "POST", cfg.token_url, request_kwargs={}, params={"tenant": cfg.tenant} if cfg.tenant else None, data=form
+            )
+        except (ConfigError, TransientHaloError):
+            raise
+        except AirbyteTracedException as exc:
+            raise self._gave_up(exc, f"POST {cfg.token_url}") from None
+        body = body_of(response)
+        try:
+            expires_in = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        return body["access_token"], expires_in
+
+
+    def _gave_up(self, exc: AirbyteTracedException, what: str) -> AirbyteTracedException:
+        """The CDK's own exception, in this connector's words."""
+        cause = exc.__context__
+        last = getattr(cause, "error_message", None) or exc.message or str(exc)
+        if exc.failure_type == FailureType.config_error:
+            return ConfigError(exc.message or last)
+        if exc.failure_type == FailureType.system_error and cause is None:
+            return exc
+        return TransientHaloError(
+            f"{last} {what} failed {self.max_retries + 1} times in a row. {self.after_giving_up}",
+            internal_message=exc.internal_message,
+        )
