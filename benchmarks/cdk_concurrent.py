@@ -486,6 +486,23 @@ def run_client(label: str, cmd: List[str], workdir: Path, timeout: float, keep_e
 
         timer = threading.Timer(timeout, _kill)
         timer.start()
+        # Peak RSS of the child, sampled from /proc (wait4's ru_maxrss would include the parent's size
+        # at fork time, since Linux carries the high-water mark across exec).
+        peak = [0]
+
+        def _sample():
+            status = Path(f"/proc/{proc.pid}/status")
+            while proc.returncode is None:
+                try:
+                    for row in status.read_text().splitlines():
+                        if row.startswith("VmHWM:"):
+                            peak[0] = max(peak[0], int(row.split()[1]))
+                except (OSError, ValueError):
+                    return
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=_sample, daemon=True)
+        sampler.start()
         try:
             for line in proc.stdout:
                 out.write(line)
@@ -503,7 +520,7 @@ def run_client(label: str, cmd: List[str], workdir: Path, timeout: float, keep_e
                 proc.wait()
     result = {
         "label": label, "wall": wall, "records": records, "rc": proc.returncode, "killed": bool(killed),
-        "first_record": first_record, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mib": usage.ru_maxrss / 1024,
+        "first_record": first_record, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mib": peak[0] / 1024,
         "out_path": out_path, "err_path": err_path,
     }
     if stats and stats_path.exists():
@@ -607,11 +624,11 @@ def _row(r: dict, truth: Dict[int, dict], extra: str = "") -> str:
     if r["rc"] != 0 or r["errors"]:
         tail = [l for l in r["err_path"].read_text(errors="replace").splitlines() if l.strip()][-1:]
         status = f"\n      FAILED rc={r['rc']}{' (killed at timeout)' if r['killed'] else ''}; error: {(r['errors'] or tail or [''])[0][:240]}"
-    return (f"  {r['label']:<38} {r['wall']:7.2f} s {r['records']:7d} rec {rate:8.0f} rec/s {steady:>8} "
-            f"{r['cpu']:6.1f} s CPU {r['maxrss_mib']:5.0f} MiB  {_vs_truth(r, truth)}{extra}{status}")
+    return (f"  {r['label']:<44} {r['wall']:7.2f} s {r['records']:7d} rec {rate:8.0f} rec/s {steady:>8} "
+            f"{r['cpu']:6.1f} s CPU {r['maxrss_mib']:5.0f} MiB  {r.get('truth_check') or _vs_truth(r, truth)}{extra}{status}")
 
 
-HEADER = (f"  {'client':<38} {'wall':>9} {'records':>11} {'rec/s':>14} {'steady*':>8} {'cpu':>10} {'RSS':>9}  vs truth")
+HEADER = (f"  {'client':<44} {'wall':>9} {'records':>11} {'rec/s':>14} {'steady*':>8} {'cpu':>10} {'RSS':>9}  vs truth")
 
 
 def _check_states(events: List[tuple], truth: Dict[int, dict], start: dt.datetime) -> Tuple[int, int, List[str]]:
@@ -743,6 +760,7 @@ def benchmark(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--span-days", type=float, default=730.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--profile-tickets", type=int, default=10_000, help="tickets for the cProfile run (0: skip)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each client in (a); the best wall time is summarised")
     ap.add_argument("--timeout", type=float, default=900, help="seconds any one client may run")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (outputs, configs)")
     a = ap.parse_args(argv)
@@ -779,21 +797,34 @@ def benchmark(argv: Optional[List[str]] = None) -> int:
             (f"  same, --ordered-state", _prototype_cmd(workdir, sim, start, a.workers, "incremental", "a-inc-ord", ordered=True), True),
             (f"project connector (source-haloitsm)", _connector_cmd(workdir, sim, a.workers, "a"), False),
         ]
-        results_a = {}
+        results_a: Dict[str, dict] = {}
+        best_a: Dict[str, dict] = {}
         print(HEADER, flush=True)
-        for label, cmd, keep in runs:
-            sim.reset_log()
-            r = run_client(label.strip(), cmd, workdir, a.timeout, keep_events=keep, stats="prototype" in cmd)
-            req, auth = _api_requests(sim)
-            results_a[label] = r
-            print(_row(r, truth, f"; {req} ticket requests"), flush=True)
-            if r.get("stats"):
-                st = r["stats"]
-                print(f"      main thread CPU {st['main_thread_cpu']:.2f} s = {1e6 * st['main_thread_cpu'] / max(r['records'], 1):.0f} "
-                      f"us/record over a read of {st['read_wall']:.2f} s wall ({100 * st['main_thread_cpu'] / st['read_wall']:.0f}% busy); "
-                      f"process CPU in the read {st['process_cpu']:.2f} s = {1e6 * st['process_cpu'] / max(r['records'], 1):.0f} us/record",
-                      flush=True)
+        for attempt in range(1, a.repeat + 1):
+            for label, cmd, keep in runs:
+                sim.reset_log()
+                r = run_client(f"{label.strip()} #{attempt}", cmd, workdir, a.timeout, keep_events=keep and attempt == 1,
+                               stats="prototype" in cmd)
+                req, auth = _api_requests(sim)
+                r["out_path"].unlink(missing_ok=True)
+                if attempt == 1:
+                    results_a[label] = r  # (c) looks at the first run's messages
+                if label not in best_a or r["wall"] < best_a[label]["wall"]:
+                    best_a[label] = r
+                r["truth_check"] = _vs_truth(r, truth)
+                del r["ids"]  # keep the parent small: 50,000 ids per run
+                print(_row(r, truth, f"; {req} ticket requests"), flush=True)
+                if r.get("stats"):
+                    st = r["stats"]
+                    print(f"      main thread CPU {st['main_thread_cpu']:.2f} s = {1e6 * st['main_thread_cpu'] / max(r['records'], 1):.0f} "
+                          f"us/record over a read of {st['read_wall']:.2f} s wall ({100 * st['main_thread_cpu'] / st['read_wall']:.0f}% busy); "
+                          f"process CPU in the read {st['process_cpu']:.2f} s = {1e6 * st['process_cpu'] / max(r['records'], 1):.0f} us/record",
+                          flush=True)
         print("  * steady = records / (wall - time to first record), i.e. without process start-up", flush=True)
+        print(f"  best of {a.repeat} runs:", flush=True)
+        for label, r in best_a.items():
+            steady = r["records"] / (r["wall"] - r["first_record"]) if r["first_record"] is not None and r["wall"] > r["first_record"] else 0
+            print(f"    {label.strip():<40} {r['wall']:6.2f} s  {r['records'] / r['wall']:7.0f} rec/s  steady {steady:7.0f} rec/s", flush=True)
 
         # ------------------------------------------------------------------ (c) state of the prototype
         print("\n(c) Prototype state after a full incremental read (runs of (a))", flush=True)

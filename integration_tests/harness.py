@@ -87,7 +87,7 @@ def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[di
     with redirect_stdout(buffer):
         try:
             for message in entrypoint.run(entrypoint.parse_args(args)):
-                print(message)
+                print(message.decode() if isinstance(message, bytes) else message)
         except Exception as exc:  # the CDK raises after emitting the error TRACE
             error = exc
         finally:

@@ -29,6 +29,7 @@ import requests
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 
 from source_haloitsm.config import HaloConfig
+from source_haloitsm.errors import ConfigError
 
 logger = logging.getLogger("airbyte")
 
@@ -54,6 +55,8 @@ class HaloTokenProvider(requests.auth.AuthBase):
         self._token: Optional[str] = None
         self._expires_at = 0.0
         self._rejected: Set[str] = set()
+        self._replacements: Set[str] = set()  # tokens issued because the one before was rejected
+        self._failure: Optional[Exception] = None  # a configuration problem: no token will ever work
         self.tokens_issued = 0
         self.api_accepted_a_token = False  # the API has answered a request with a 2xx
         self.clock = time.monotonic  # replaceable in tests
@@ -65,6 +68,8 @@ class HaloTokenProvider(requests.auth.AuthBase):
 
     def token(self) -> str:
         with self._lock:
+            if self._failure is not None:
+                raise self._failure
             if self._needs_new_token():
                 self._renew()
             return self._token  # type: ignore[return-value]
@@ -73,19 +78,34 @@ class HaloTokenProvider(requests.auth.AuthBase):
         return self._token is None or self._token in self._rejected or self.clock() >= self._expires_at
 
     def _renew(self) -> None:
-        token, expires_in = self._fetch()
+        replacing_a_rejected_token = self._token is not None and self._token in self._rejected
+        try:
+            token, expires_in = self._fetch()
+        except ConfigError as exc:
+            self._failure = exc  # bad credentials, scope or tenant: asking again cannot help
+            raise
         register_secret(token)
+        if replacing_a_rejected_token:
+            self._replacements.add(token)
         margin = min(EXPIRY_MARGIN_SECONDS, expires_in / 10)
         self._token = token
         self._expires_at = self.clock() + max(0.0, expires_in - margin)
         self.tokens_issued += 1
         logger.info(f"Obtained a Halo access token (expires in {int(expires_in)} s) for {self._config.describe_instance()}.")
 
-    def reject(self, token: Optional[str]) -> None:
-        """Halo answered 401 to a request signed with `token`: never send it again."""
-        if token:
-            with self._lock:
-                self._rejected.add(token)
+    def reject(self, token: Optional[str]) -> bool:
+        """Halo answered 401 to a request signed with `token`: never send it again. Returns whether that
+        token was itself the replacement of a rejected one."""
+        if not token:
+            return False
+        with self._lock:
+            self._rejected.add(token)
+            return token in self._replacements
+
+    def fail(self, problem: Exception) -> None:
+        """No token will work (the API rejects fresh ones): every later request fails at once with this."""
+        with self._lock:
+            self._failure = problem
 
     # ---- what the CDK's HttpClient calls on REFRESH_TOKEN_THEN_RETRY ----
     def get_auth_header(self) -> Mapping[str, Any]:

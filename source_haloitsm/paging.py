@@ -143,8 +143,8 @@ def read_part(
     stats: PartStats,
     what: str,
     logger: logging.Logger,
-) -> Iterator[Dict[str, Any]]:
-    """Rows of one part: `first` and the pages `later` (each a callable returning the page, e.g. a
+) -> Iterator[List[Dict[str, Any]]]:
+    """Rows of one part, a list per page: `first` and the pages `later` (each a callable returning the page, e.g. a
     future's result) read in parallel; then, if any page saw a different record_count, the part again
     sequentially with step-backs. `seen` holds the ids already emitted (shared by a window's parts)."""
     counts = set(first.counts)
@@ -159,7 +159,7 @@ def read_part(
         if previous is not None and page.rows and page.ids == previous:
             ended = True  # Halo repeats the last page past the end
             continue
-        yield from _fresh(page, seen, holds)
+        yield _fresh(page, seen, holds)
         previous = page.ids
     if len(counts) > 1:
         logger.info(
@@ -179,8 +179,9 @@ def read_sequentially(
     what: str,
     logger: logging.Logger,
     first: Optional[Page] = None,
-) -> Iterator[Dict[str, Any]]:
-    """Every row of the query, page after page from page 1, stepping back after record_count drops."""
+) -> Iterator[List[Dict[str, Any]]]:
+    """Every row of the query, a list per page, page after page from page 1, stepping back after
+    record_count drops."""
     page = first or fetch_rows(fetch, 1, page_size, what)
     size = effective_page_size(page)
     previous: Optional[List[Any]] = None
@@ -191,7 +192,7 @@ def read_sequentially(
             return  # Halo repeats the last page past the end
         dropped = last_count - min(page.counts)
         last_count = page.counts[-1]
-        yield from _fresh(page, seen, holds)
+        yield _fresh(page, seen, holds)
         offset = (page.page_no - 1) * size
         if dropped > 0 and offset > 0:
             # Rows left the query since the previous page: what followed it moved up to `dropped`

@@ -172,8 +172,8 @@ class StreamReader:
                 raise item
             yield item
 
-    def records(self, job: WindowJob, stats: PartStats) -> Iterator[Dict[str, Any]]:
-        """The records of one window: each part's pages as the workers bring them, in order."""
+    def records(self, job: WindowJob, stats: PartStats) -> Iterator[List[Dict[str, Any]]]:
+        """The records of one window, a list per page: each part's pages as the workers bring them, in order."""
         seen: Set[Any] = set()
         holds = self.query.holds(job.window) if self.query.holds else None
         for part_index, part_job in enumerate(job.parts):

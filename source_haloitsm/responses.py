@@ -34,9 +34,11 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler, ErrorResolution, ResponseAction
 
 from source_haloitsm import endpoints
+from source_haloitsm.auth import register_secret
 from source_haloitsm.config import HaloConfig
 from source_haloitsm.errors import (
     RESUMES,
+    ConfigError,
     TransientHaloError,
     bad_body_message,
     forbidden_message,
@@ -149,17 +151,19 @@ class HaloErrorHandler(_HaloHandler):
 
     def _unauthorized(self, response: requests.Response) -> ErrorResolution:
         request = response.request
-        self._tokens.reject(_bearer_of(request))  # never sent again, by any thread
-        if request not in self._rejected_once:
-            self._rejected_once.add(request)
-            # The CDK gets a new token from the provider (one refresh, however many threads saw the
-            # same token rejected) and retries.
-            return ErrorResolution(ResponseAction.REFRESH_TOKEN_THEN_RETRY, FailureType.transient_error, "Halo rejected the access token (401).")
-        if not self._tokens.api_accepted_a_token:
-            return _fail(fresh_token_rejected_message(self._config.describe_instance(), self._config.tenant))
-        # The API has accepted tokens before: this one was used up or revoked meanwhile (workers share
-        # it). Not a configuration problem: retry with another, within max_retries.
-        return _retry(f"Halo's API kept rejecting access tokens (401) on {self._config.describe_instance()}.")
+        replacement = self._tokens.reject(_bearer_of(request))  # never sent again, by any thread
+        if replacement and not self._tokens.api_accepted_a_token:
+            message = fresh_token_rejected_message(self._config.describe_instance(), self._config.tenant)
+            self._tokens.fail(ConfigError(message))
+            return _fail(message)
+        if replacement or request in self._rejected_once:
+            # The API has accepted tokens before: this one was used up or revoked meanwhile (workers share
+            # it). Not a configuration problem: the retry is signed with another, within max_retries.
+            return _retry(f"Halo's API kept rejecting access tokens (401) on {self._config.describe_instance()}.")
+        self._rejected_once.add(request)
+        # The CDK asks the token provider for a new token (one refresh, however many threads saw the
+        # same token rejected) and retries.
+        return ErrorResolution(ResponseAction.REFRESH_TOKEN_THEN_RETRY, FailureType.transient_error, "Halo rejected the access token (401).")
 
 
 class TokenErrorHandler(_HaloHandler):
@@ -178,6 +182,10 @@ class TokenErrorHandler(_HaloHandler):
             except ValueError:
                 body = None
             if isinstance(body, dict) and isinstance(body.get("access_token"), str) and body["access_token"]:
+                # Masked before anything can log the answer (the CDK logs bodies at debug level).
+                for key in ("access_token", "refresh_token", "id_token"):
+                    if isinstance(body.get(key), str):
+                        register_secret(body[key])
                 return SUCCESS
             return _retry(
                 f"Halo's token endpoint {where} answered 200 without a usable access_token. Check that base_url "
@@ -237,6 +245,7 @@ class HaloBackoffStrategy(BackoffStrategy):
         request = getattr(response_or_exception, "request", None)
         what = describe_request(request)
         if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 401:
+            logger.info(f"Retrying {what} with another access token: Halo rejected the one it was sent with (401).")
             return 0.001  # a new token is ready: retry at once
         if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 429:
             retry_after = retry_after_seconds(response_or_exception)
@@ -256,8 +265,24 @@ class HaloBackoffStrategy(BackoffStrategy):
                 f"{MAX_WAIT_SECONDS:.0f} s it waits at most. {RESUMES}"
             )
         wait = unscaled * backoff_scale()
-        announce_wait(kind, wait + 1, f"{why} (retry {attempt_count} of {what}).")
+        reason = f"{why} (retry {attempt_count} of {what})."
+        if not announce_wait(kind, wait + 1, reason):
+            logger.info(f"Retrying {what} in {wait + 1:.1f} s: {reason}")
         return wait
+
+
+class CdkRetryLineFilter(logging.Filter):
+    """Drops the CDK's own line before each retry: it calls every wait "Rate limit exceeded", also after
+    a 500 or an HTML answer. HaloBackoffStrategy logs the real reason instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("UserDefinedBackoffException: Rate limit exceeded")
+
+
+def install_log_filter() -> None:
+    cdk_logger = logging.getLogger("airbyte")  # the logger of the CDK's back-off handlers
+    if not any(isinstance(f, CdkRetryLineFilter) for f in cdk_logger.filters):
+        cdk_logger.addFilter(CdkRetryLineFilter())
 
 
 def _describe_failure(response_or_exception: Any) -> str:

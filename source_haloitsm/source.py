@@ -26,6 +26,8 @@ class SourceHaloitsm(AbstractSource):
     def __init__(self) -> None:
         super().__init__()
         self._built: Optional[Tuple[HaloConfig, ReadContext, List[HaloStream]]] = None
+        # Set by the connector's own entry point (run.py), which writes records.RecordBatch messages.
+        self.emit_record_batches = False
 
     def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
         # Older configs declare ticket_types as a map; the spec (for the UI form) declares a list.
@@ -48,7 +50,9 @@ class SourceHaloitsm(AbstractSource):
     def _build(self, config: Mapping[str, Any]) -> Tuple[ReadContext, List[HaloStream]]:
         halo_config = parse_config(config)
         if self._built is None or self._built[0] != halo_config:
-            context = ReadContext(halo_config, HaloClient(halo_config), Scheduler(halo_config.parallel_requests))
+            context = ReadContext(
+                halo_config, HaloClient(halo_config), Scheduler(halo_config.parallel_requests), batch_records=self.emit_record_batches
+            )
             if halo_config.ticket_types:
                 streams: List[HaloStream] = [
                     TicketsStream(context, name=entry.name, type_id=entry.type_id, fields=entry.fields)

@@ -40,7 +40,7 @@ from source_haloitsm.endpoints import Endpoint
 from source_haloitsm.errors import ConfigError
 from source_haloitsm.paging import Page, PartStats
 from source_haloitsm.reader import StreamQuery, StreamReader
-from source_haloitsm.records import RecordNormalizer
+from source_haloitsm.records import RecordBatch, RecordNormalizer
 from source_haloitsm.scheduler import Scheduler
 from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_schema
 from source_haloitsm.windows import HISTORY_FLOOR, Probe, Window, WindowPlanner
@@ -66,6 +66,7 @@ class ReadContext:
     config: HaloConfig
     client: HaloClient
     scheduler: Scheduler
+    batch_records: bool = False  # records go out a page at a time (records.RecordBatch)
     clock: Callable[[], dt.datetime] = lambda: datetimes.utc_now()
 
 
@@ -87,6 +88,7 @@ class HaloStream(Stream, CheckpointMixin):
         self._reader: Optional[StreamReader] = None
         self._jobs: Dict[int, Any] = {}
         self._state_value: Optional[dt.datetime] = None
+        self._state_cache: Optional[MutableMapping[str, Any]] = None
         self._range: Optional[Tuple[dt.datetime, dt.datetime, bool]] = None
         self._windows = 0
         self._records = 0
@@ -121,13 +123,17 @@ class HaloStream(Stream, CheckpointMixin):
     # ---- state ----
     @property
     def state(self) -> MutableMapping[str, Any]:
-        return {self.cursor_field: self._state_value.isoformat()} if self.cursor_field and self._state_value else {}
+        # The CDK reads it after every record: built once per change.
+        if self._state_cache is None:
+            self._state_cache = {self.cursor_field: self._state_value.isoformat()} if self.cursor_field and self._state_value else {}
+        return self._state_cache
 
     @state.setter
     def state(self, value: Mapping[str, Any]) -> None:
         if not self.cursor_field:
             return
         raw = (value or {}).get(self.cursor_field)
+        self._state_cache = None
         if raw in (None, ""):
             self._state_value = None
             return
@@ -142,6 +148,7 @@ class HaloStream(Stream, CheckpointMixin):
     def _advance_state(self, end: dt.datetime) -> None:
         if self._state_value is None or end > self._state_value:
             self._state_value = end
+            self._state_cache = None
 
     # ---- reading ----
     def begin(self, sync_mode: SyncMode) -> Optional[StreamReader]:
@@ -192,10 +199,16 @@ class HaloStream(Stream, CheckpointMixin):
             yield estimate
         stats = PartStats()
         count = 0
+        batches = self.context.batch_records
         try:
-            for record in self._reader.records(job, stats):
-                count += 1
-                yield record
+            for rows in self._reader.records(job, stats):
+                if not rows:
+                    continue
+                count += len(rows)
+                if batches:
+                    yield AirbyteMessage(type=Type.RECORD, record=RecordBatch(self.name, rows, time.time_ns() // 1_000_000))
+                else:
+                    yield from rows
         except BaseException:
             self._reader.cancel()
             raise

@@ -16,7 +16,7 @@ import random
 import sys
 import threading
 import time
-from typing import Optional
+from typing import Callable, List, Optional
 
 # The longest single wait. metadata.yaml's maxSecondsBetweenMessages stays above it.
 MAX_WAIT_SECONDS = 600.0
@@ -58,21 +58,29 @@ _announce_lock = threading.Lock()
 _quiet_until = {}  # what -> monotonic time until which the same wait was already announced
 
 
-def announce_wait(what: str, seconds: float, why: str) -> None:
-    """Logs a wait that is about to start, once per kind of wait while it lasts, and flushes output."""
+def announce_wait(what: str, seconds: float, why: str) -> bool:
+    """Logs a wait of ANNOUNCE_AFTER_SECONDS or more that is about to start (once per kind of wait while
+    it lasts) and flushes output. Returns whether the wait was long enough to be announced."""
     if seconds < ANNOUNCE_AFTER_SECONDS:
-        return
+        return False
     now = time.monotonic()
     with _announce_lock:
         if _quiet_until.get(what, 0.0) > now:
-            return  # another thread already said it is waiting for the same thing
+            return True  # another thread already said it is waiting for the same thing
         _quiet_until[what] = now + seconds
     logger.info(f"Waiting {seconds:.0f} s {what}: {why}")
     flush_output()
+    return True
+
+
+# Called by flush_output; the entry point adds its own output buffer (run.Output).
+flush_hooks: List[Callable[[], None]] = []
 
 
 def flush_output() -> None:
     """Pushes everything printed so far (records, state, logs) to the platform."""
+    for hook in list(flush_hooks):
+        hook()
     for stream in (sys.stdout, sys.__stdout__):
         try:
             stream.flush()

@@ -232,10 +232,13 @@ def test_allowed_hosts_reference_config(data: dict) -> None:
     assert "base_url" in spec["connectionSpecification"]["properties"]
 
 
-def test_max_seconds_between_messages_above_longest_backoff(data: dict) -> None:
-    longest_backoff = 300  # the connector caps Retry-After / back-off waits at 300 s
+def test_max_seconds_between_messages_above_the_longest_wait(data: dict) -> None:
+    from source_haloitsm.waits import MAX_WAIT_SECONDS
+
+    # The connector never waits longer than MAX_WAIT_SECONDS in one go (a longer Retry-After ends the
+    # sync as transient), plus the CDK's extra second and a full rate-budget window.
     assert isinstance(data["maxSecondsBetweenMessages"], int)
-    assert data["maxSecondsBetweenMessages"] > longest_backoff + 60
+    assert data["maxSecondsBetweenMessages"] > MAX_WAIT_SECONDS + 1 + 60
 
 
 def test_icon_is_a_clean_svg(data: dict) -> None:

@@ -1,91 +1,148 @@
 """Paging one window: Halo's cap at 100, a page repeated past the end, stopping at record_count,
-502/504 answered with a smaller page_size, bodies that are not Halo's."""
+502/504 answered with a smaller page_size, bodies that are not Halo's.
+
+Behaviour over many pages against the simulator (its request log shows what was asked); exact
+answers Halo may give (an overstated record_count, a body without the ticket list) with the CDK's
+HttpMocker (halo_mock.py)."""
 import datetime as dt
+import math
+from collections import defaultdict
 
-from unit_tests.conftest import catalog, make_config, make_tickets, run_connector
+from airbyte_cdk.test.mock_http import HttpMocker
+
+from integration_tests.harness import catalog, run_connector, sim_config
+from unit_tests.halo_mock import (
+    NOW,
+    START,
+    config,
+    mock_window,
+    number_of_calls,
+    tickets,
+    tickets_page,
+    tickets_request,
+    token_request,
+    token_response,
+)
+
+TICKETS = catalog("tickets")
+PARTS = ("open_only", "closed_only")
 
 
-def _pages(halo, **match):
-    return [r["params"] for r in halo.ticket_requests if all(r["params"].get(k) == v for k, v in match.items())]
+def _part(params):
+    return next(p for p in PARTS if params.get(p) == "true")
 
 
-def test_a_short_page_capped_by_halo_is_not_the_end(fake_halo, tmp_path):
+def _pages(sim):
+    """(part, page_no, page_size, fault, params) of every ticket-list request, in the order Halo got them."""
+    return [
+        (_part(e["params"]), int(e["params"]["page_no"]), int(e["params"]["page_size"]), e["fault"], e["params"])
+        for e in sim.api_requests("/api/tickets")
+    ]
+
+
+def test_a_short_page_capped_by_halo_is_not_the_end(simulator, tmp_path):
     # Halo silently caps pages at 100 whatever page_size says (HALO_API_FACTS.md 2.1, S9): here at 40.
-    halo = fake_halo(make_tickets(500, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10), closed_every=10**9), page_cap=40)
-    out = run_connector("read", make_config(page_size=100), tmp_path, catalog("tickets"))
-    assert sorted(r["id"] for r in out.records) == list(range(1, 501))
+    sim = simulator(tickets=500, seed=11, max_page_size=40)
+    out = run_connector("read", sim_config(sim, page_size=100), tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    ids = [r["id"] for r in out.records]
+    assert sorted(ids) == sorted(sim.truth())
+    pages = _pages(sim)
+    assert {size for _, no, size, _, _ in pages if no == 1} == {100}  # asked for 100, got 40
+    assert max(no for _, no, _, _, _ in pages) > 3  # the rest was read on, 40 at a time
 
 
-def test_paging_stops_at_record_count_and_sends_an_explicit_order(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(250, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10), closed_every=10**9))
-    out = run_connector("read", make_config(page_size=100), tmp_path, catalog("tickets"))
-    assert len(out.records) == 250
-    open_pages = _pages(halo, open_only="true")
-    assert [p["page_no"] for p in open_pages] == ["1", "2", "3"]  # 100 + 100 + 50 = record_count
-    assert all(p["pageinate"] == "true" and p["order"] == "id" and p["orderdesc"] == "false" for p in open_pages)
-    assert [p["page_no"] for p in _pages(halo, closed_only="true")] == ["1"]
+def test_paging_stops_at_record_count_and_sends_an_explicit_order(simulator, tmp_path):
+    sim = simulator(tickets=500, seed=12, span_days=30)  # one window, both parts several pages long
+    out = run_connector("read", sim_config(sim, page_size=100), tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    assert sorted(r["id"] for r in out.records) == sorted(sim.truth())
+    in_part = {"open_only": sum(not r["hasbeenclosed"] for r in out.records), "closed_only": sum(r["hasbeenclosed"] for r in out.records)}
+    requests = sim.api_requests("/api/tickets")
+    assert len({(e["params"].get("lastupdatefromdate"), e["params"]["lastupdatetodate"]) for e in requests}) == 1  # one window
+    asked = defaultdict(list)
+    for part, page_no, page_size, _, params in _pages(sim):
+        assert page_size == 100
+        assert (params["pageinate"], params["order"], params["orderdesc"]) == ("true", "id", "false"), params
+        asked[part].append(page_no)
+    for part, count in in_part.items():
+        assert count > 100, "the scenario needs several pages in each part"
+        # Every page record_count implies, once, and none past it (250 tickets: pages 1, 2, 3).
+        assert sorted(asked[part]) == list(range(1, math.ceil(count / 100) + 1)), (part, count, asked[part])
 
 
-def test_a_page_repeated_past_the_end_stops_paging(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(150, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10), closed_every=10**9))
-    original = halo.matching
-
-    # record_count says more than there is, and pages past the end repeat the last page (S3).
-    def repeat_last(entry):
-        params = entry["params"]
-        rows = original(params)
-        size = int(params["page_size"])
-        last = max(1, (len(rows) + size - 1) // size)
-        page_no = min(int(params["page_no"]), last)
-        page = rows[(page_no - 1) * size : page_no * size]
-        return {"json": {"page_no": page_no, "page_size": size, "record_count": len(rows) + 500,
-                         "tickets": [halo.render(t) for t in page], "include_children": False}}
-
-    halo.before_page = repeat_last
-    out = run_connector("read", make_config(page_size=100), tmp_path, catalog("tickets"))
-    assert sorted(r["id"] for r in out.records) == list(range(1, 151))
-    assert len(_pages(halo, open_only="true")) <= 4
-
-
-def test_502_retries_the_page_with_a_smaller_page_size(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(300, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10), closed_every=10**9))
-    failed = []
-
-    def gateway_error_on_big_page_2(entry):
-        p = entry["params"]
-        if p.get("open_only") == "true" and p["page_size"] == "100" and p["page_no"] == "2":
-            failed.append(p)
-            return {"status": 502, "json": None}
-        return None
-
-    halo.before_page = gateway_error_on_big_page_2
-    out = run_connector("read", make_config(page_size=100), tmp_path, catalog("tickets"))
-    assert sorted(r["id"] for r in out.records) == list(range(1, 301))
-    sizes = [(p["page_size"], p["page_no"]) for p in _pages(halo, open_only="true")]
-    assert ("100", "2") in sizes and ("50", "3") in sizes  # records 101-150 asked again as page 3 of 50
+def test_a_page_repeated_past_the_end_stops_paging(frozen_clock, tmp_path):
+    # record_count says 250, but there are 150 open tickets; past the end Halo sends the last page
+    # again (S3). The page that repeats the previous one ends the part: every ticket once, no error.
+    cfg = config()
+    rows = tickets(range(1, 151), START + dt.timedelta(days=1), dt.timedelta(hours=2))
+    with HttpMocker() as http:
+        http.post(token_request(cfg).build(), token_response("t-1").build())
+        last = tickets_page(rows[100:]).page(2, 100).record_count(250).build()
+        pages = [
+            (tickets_request().window(START, NOW).part("open_only").page(1, 100).build(), tickets_page(rows[:100]).record_count(250).build()),
+            (tickets_request().window(START, NOW).part("open_only").page(2, 100).build(), last),
+            (tickets_request().window(START, NOW).part("open_only").page(3, 100).build(), last),  # past the end
+        ]
+        for request, response in pages:
+            http.get(request, response)
+        mock_window(http, START, NOW, {"closed_only": []})
+        out = run_connector("read", cfg, tmp_path, TICKETS)
+        calls = [number_of_calls(http, request) for request, _ in pages]
+    assert not out.errors, out.errors
+    ids = [r["id"] for r in out.records]
+    assert sorted(ids) == list(range(1, 151))  # each once: the repeated page added nothing
+    assert calls == [1, 1, 1], calls  # and nothing was asked twice or beyond
 
 
-def test_html_with_status_200_is_retried_then_read(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(120, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10), closed_every=10**9))
-    calls = []
+def test_502_retries_the_page_with_a_smaller_page_size(simulator, tmp_path):
+    # One worker, so the 3rd request is the 2nd page of the first part (both parts have 3 pages).
+    sim = simulator(tickets=500, seed=12, span_days=30, faults=["502:on=3"])
+    out = run_connector("read", sim_config(sim, page_size=100, parallel_requests=1), tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    assert sorted(r["id"] for r in out.records) == sorted(sim.truth())
+    pages = _pages(sim)
+    failed = [p for p in pages if p[3] == "502"]
+    assert len(failed) == 1
+    part, page_no, page_size, _, params = failed[0]
+    assert (page_no, page_size) == (2, 100)
+    # Records 101-200 asked again as pages 3 and 4 of 50, with the same window and order.
+    later = pages[pages.index(failed[0]) + 1 :]
+    same_query = [(no, size) for p, no, size, fault, other in later if p == part and fault is None
+                  and {k: v for k, v in other.items() if k not in ("page_no", "page_size")} == {k: v for k, v in params.items() if k not in ("page_no", "page_size")}]
+    assert (3, 50) in same_query and (4, 50) in same_query, same_query
 
-    def html_once(entry):
-        calls.append(entry)
-        if len(calls) in (2, 3):
-            return {"text": "<html><body>Halo is updating</body></html>" if len(calls) == 2 else '{"tickets": [{"id"', "status": 200}
-        return None
 
-    halo.before_page = html_once
-    out = run_connector("read", make_config(), tmp_path, catalog("tickets"))
-    assert sorted(r["id"] for r in out.records) == list(range(1, 121))
-    assert any("not JSON" in line or "unreadable body" in line for line in out.logs)
+def test_html_with_status_200_is_retried_then_read(simulator, tmp_path):
+    # A login page with status 200, and a JSON body cut in half: each asked for again.
+    sim = simulator(tickets=300, seed=13, faults=["html:on=2", "truncated:on=4"])
+    out = run_connector("read", sim_config(sim, parallel_requests=1), tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    assert sorted(r["id"] for r in out.records) == sorted(sim.truth())
+    requests = sim.api_requests("/api/tickets")
+    bad = [i for i, e in enumerate(requests) if e["fault"] in ("html", "truncated")]
+    assert [requests[i]["fault"] for i in bad] == ["html", "truncated"]
+    for i in bad:
+        assert any(e["params"] == requests[i]["params"] and e["fault"] is None for e in requests[i + 1 :]), requests[i]["params"]
 
 
-def test_a_body_without_tickets_fails_as_transient_after_retries_without_moving_state(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(50, dt.datetime(2024, 2, 1), dt.timedelta(minutes=10)))
-    halo.before_page = lambda entry: {"json": {"record_count": 5}}
-    out = run_connector("read", make_config(max_retries=2), tmp_path, catalog("tickets", sync_mode="incremental"))
+def test_a_body_without_tickets_fails_as_transient_after_retries_without_moving_state(frozen_clock, tmp_path):
+    cfg = config(max_retries=1)
+    saved = (NOW - dt.timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"}, "stream_state": {"last_update": saved}}}]
+    start = dt.datetime.fromisoformat(saved) - dt.timedelta(minutes=5)  # the incremental look-back
+    with HttpMocker() as http:
+        http.post(token_request(cfg).build(), token_response("t-1").build())
+        asked = {}
+        for part in PARTS:
+            asked[part] = tickets_request().window(start, NOW).part(part).build()
+            http.get(asked[part], tickets_page([]).record_count(5).without_tickets().build())
+        out = run_connector("read", cfg, tmp_path, catalog("tickets", sync_mode="incremental"), state=state)
+        calls = {part: number_of_calls(http, request) for part, request in asked.items()}
     assert out.records == []
     assert out.errors[-1]["failure_type"] == "transient_error"
-    assert "'tickets'" in out.errors[-1]["message"]
-    assert not [s for s in out.states if s.get("stream", {}).get("stream_state")]
+    assert out.errors[-1]["stream_descriptor"]["name"] == "tickets"
+    message = out.errors[-1]["message"]
+    assert "'tickets' list" in message and "resumes" in message, message  # what was wrong, what happens next
+    assert max(calls.values()) == 2, calls  # asked once, retried max_retries times, then given up
+    assert [s["stream"]["stream_state"] for s in out.states if s["stream"]["stream_state"]] in ([], [{"last_update": saved}])

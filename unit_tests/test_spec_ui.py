@@ -79,18 +79,9 @@ def all_keys(node: Any, path: str = "") -> Iterator[Tuple[str, str]]:
             yield from all_keys(value, f"{path}/{index}")
 
 
-# Gaps in spec.json reported to the connector's owner; each entry marks that field's form test as an
-# expected failure until spec.json is fixed (then the test passes as XPASS: delete the entry).
-PENDING_SPEC_FIXES: dict = {}
-
 FIELDS = list(fields())
 FIELD_IDS = [path for path, _ in FIELDS]
-FORM_FIELDS = [
-    pytest.param(path, prop, id=path, marks=pytest.mark.xfail(reason=PENDING_SPEC_FIXES[path], strict=False))
-    if path in PENDING_SPEC_FIXES
-    else pytest.param(path, prop, id=path)
-    for path, prop in FIELDS
-]
+FORM_FIELDS = [pytest.param(path, prop, id=path) for path, prop in FIELDS]
 
 
 def test_top_level_is_a_form():

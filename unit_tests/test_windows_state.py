@@ -1,8 +1,31 @@
-"""Windows and state: what is asked of Halo, what is emitted, and what the state says afterwards."""
+"""Windows and state: what is asked of Halo, what is emitted, and what the state says afterwards.
+
+Against the simulator, whose data ends where the connector's frozen clock says "now" (or, where a
+test needs tickets updated at a chosen instant, at an instant still in the future: the simulator
+moves updated tickets to max(its clock, the end of its data)). Record shapes with the CDK's
+HttpMocker (halo_mock.py), which sends exactly the row a test writes."""
 import datetime as dt
 
-from source_haloitsm.datetimes import UTC
-from unit_tests.conftest import catalog, make_config, make_tickets, run_connector
+from airbyte_cdk.test.mock_http import HttpMocker
+
+from integration_tests.harness import catalog, final_state, run_connector, sim_config
+from source_haloitsm.datetimes import UTC, parse_halo_datetime
+from unit_tests.halo_mock import (
+    DAY,
+    NOW,
+    START,
+    ceil_second,
+    config,
+    halo_time,
+    mock_window,
+    query_time,
+    ticket,
+    token_request,
+    token_response,
+)
+
+TICKETS = catalog("tickets")
+INCREMENTAL = catalog("tickets", sync_mode="incremental")
 
 
 def _stream_states(out, stream="tickets"):
@@ -13,124 +36,180 @@ def _state_msg(value, stream="tickets"):
     return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": {"last_update": value}}}]
 
 
-def test_full_refresh_delivers_every_ticket_once_and_checkpoints_after_each_window(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(1200, dt.datetime(2024, 3, 1), dt.timedelta(hours=2)))
-    out = run_connector("read", make_config(page_size=20), tmp_path, catalog("tickets"))
+def _at(text):
+    """A datetime as Halo or the connector wrote it -> aware UTC."""
+    return parse_halo_datetime(text)
+
+
+def _midnight(value):
+    return value.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _ticket_requests(sim):
+    return [e["params"] for e in sim.api_requests("/api/tickets")]
+
+
+def test_full_refresh_delivers_every_ticket_once_and_checkpoints_after_each_window(frozen_clock, simulator, tmp_path):
+    sim = simulator(tickets=1500, seed=21, end=NOW.isoformat())
+    out = run_connector("read", sim_config(sim, page_size=20), tmp_path, TICKETS)
+    assert not out.errors, out.errors
     ids = [r["id"] for r in out.records]
-    assert sorted(ids) == list(range(1, 1201)) and len(ids) == len(set(ids))
-    states = [dt.datetime.fromisoformat(s["last_update"]) for s in _stream_states(out)]
-    assert len(states) >= 3 and states == sorted(states)
+    assert sorted(ids) == sorted(sim.truth()) and len(ids) == len(set(ids))
+    states = [_at(s["last_update"]) for s in _stream_states(out)]
+    assert len(states) >= 3 and states == sorted(set(states))  # one per window, moving forward
+    assert states[-1] == NOW
     # Every record before a state message lies before that state's bound.
-    position = 0
+    emitted = []
     for message in out.messages:
         if message["type"] == "RECORD":
-            position += 1
+            emitted.append(_at(message["record"]["data"]["last_update"]))
         if message["type"] == "STATE":
-            bound = dt.datetime.fromisoformat(message["state"]["stream"]["stream_state"]["last_update"])
-            emitted = [r for r in out.records[:position]]
-            assert all(dt.datetime.fromisoformat(r["last_update"]) < bound for r in emitted)
+            bound = _at(message["state"]["stream"]["stream_state"]["last_update"])
+            assert all(value < bound for value in emitted), bound
 
 
-def test_windows_are_aligned_to_midnight_and_cover_the_boundary_second(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(1200, dt.datetime(2024, 3, 1), dt.timedelta(hours=2)))
-    run_connector("read", make_config(page_size=20), tmp_path, catalog("tickets"))
-    bounds = {(r["params"].get("lastupdatefromdate"), r["params"]["lastupdatetodate"]) for r in halo.ticket_requests}
-    inner = [b for b in bounds if b[0] and not b[0].startswith("2023-12-31T23:59:59")]
-    assert inner, bounds
-    for low, high in inner:
-        assert low.endswith("T23:59:59Z"), low  # the window starts at midnight, asked from one second before
-    assert all(high.endswith("T00:00:00Z") for _, high in bounds if not high.startswith("2026") and not high.startswith(str(dt.date.today().year)))
+def test_windows_are_aligned_to_midnight_and_cover_the_boundary_second(frozen_clock, simulator, tmp_path):
+    # Dense enough for windows of one day. Halo is set to compare lastupdatefromdate with '>' and
+    # lastupdatetodate with '<' (which Halo does is unknown), and tickets sit exactly on a midnight.
+    end = _midnight(dt.datetime.now(UTC)) + 2 * DAY  # still ahead: tickets updated now land on it
+    sim = simulator(tickets=3000, seed=22, span_days=10, end=end.isoformat(), lastupdate_from_op=">", lastupdate_to_op="<")
+    live = sorted(sim.truth())
+    on_midnight = sim.mutate(ids=[live[5], live[1500], live[-10]])
+    assert {sim.truth()[i]["last_update"] for i in on_midnight} == {halo_time(end)}
+    now = end + dt.timedelta(hours=3, seconds=7, microseconds=250000)
+    frozen_clock(now)
+    start = _midnight(end - 5 * DAY)
+    out = run_connector("read", sim_config(sim, page_size=10, start_date=start.strftime("%Y-%m-%d")), tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    ids = [r["id"] for r in out.records]
+    expected = {i for i, t in sim.truth().items() if _at(t["last_update"]) >= start}
+    assert set(ids) == expected and len(ids) == len(set(ids))  # each ticket once, the midnight ones too
+    assert set(on_midnight) <= set(ids)
+    requests = _ticket_requests(sim)
+    for params in requests:
+        # Each window starts at a midnight and is asked from one second before it ...
+        assert params["lastupdatefromdate"].endswith("T23:59:59Z"), params
+        # ... and ends at a midnight, except the last one, which ends at the start of the read.
+        assert params["lastupdatetodate"].endswith("T00:00:00Z") or params["lastupdatetodate"] == query_time(ceil_second(now)), params
+    assert min(p["lastupdatefromdate"] for p in requests) == query_time(start - dt.timedelta(seconds=1))
+    states = [_at(s["last_update"]) for s in _stream_states(out)]
+    assert end in states  # a window ended on the midnight the tickets sit on
+    assert all(s == _midnight(s) for s in states[:-1]) and states[-1] == now
 
 
-def test_incremental_resumes_from_state_and_never_moves_it_backwards(fake_halo, tmp_path):
-    tickets = make_tickets(600, dt.datetime(2024, 3, 1), dt.timedelta(hours=6))
-    halo = fake_halo(tickets)
-    state_value = "2024-05-01T00:00:00+00:00"
-    out = run_connector("read", make_config(), tmp_path, catalog("tickets", sync_mode="incremental"), state=_state_msg(state_value))
+def test_incremental_resumes_from_state_and_never_moves_it_backwards(frozen_clock, simulator, tmp_path):
+    sim = simulator(tickets=600, seed=23, span_days=60, end=NOW.isoformat())
+    saved = _midnight(NOW - 10 * DAY)
+    lookback = saved - dt.timedelta(minutes=5)
+    out = run_connector("read", sim_config(sim), tmp_path, INCREMENTAL, state=_state_msg(saved.isoformat()))
+    assert not out.errors, out.errors
     got = {r["id"] for r in out.records}
-    expected = {t["id"] for t in tickets if t["last_update"] >= dt.datetime(2024, 4, 30, 23, 55)}
-    assert expected <= got
-    assert all(dt.datetime.fromisoformat(r["last_update"]) >= dt.datetime(2024, 4, 30, 23, 55, tzinfo=UTC) for r in out.records)
-    first_from = min(r["params"]["lastupdatefromdate"] for r in halo.ticket_requests)
-    assert first_from == "2024-04-30T23:54:59Z"  # state - 5 min lookback - 1 s
-    assert dt.datetime.fromisoformat(_stream_states(out)[-1]["last_update"]) > dt.datetime.fromisoformat(state_value)
+    expected = {i for i, t in sim.truth().items() if _at(t["last_update"]) >= lookback}
+    assert expected and expected <= got
+    assert all(_at(r["last_update"]) >= lookback for r in out.records)
+    first_from = min(p["lastupdatefromdate"] for p in _ticket_requests(sim))
+    assert first_from == query_time(lookback - dt.timedelta(seconds=1))  # state - 5 min look-back - 1 s
+    states = [_at(s["last_update"]) for s in _stream_states(out)]
+    assert states and all(s > saved for s in states) and states[-1] == NOW
 
 
-def test_a_future_state_reads_nothing_and_keeps_the_state(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(50, dt.datetime(2024, 3, 1), dt.timedelta(hours=6)))
-    future = "2099-01-01T00:00:00+00:00"
-    out = run_connector("read", make_config(), tmp_path, catalog("tickets", sync_mode="incremental"), state=_state_msg(future))
-    assert out.records == [] and halo.ticket_requests == []
+def test_a_future_state_reads_nothing_and_keeps_the_state(frozen_clock, simulator, tmp_path):
+    sim = simulator(tickets=50, end=NOW.isoformat())
+    future = (NOW + DAY).isoformat()
+    out = run_connector("read", sim_config(sim), tmp_path, INCREMENTAL, state=_state_msg(future))
+    assert not out.errors, out.errors
+    assert out.records == [] and sim.api_requests("/api") == []
     assert _stream_states(out)[-1] == {"last_update": future}
 
 
-def test_tickets_sharing_the_cursor_second_are_not_lost_at_the_next_read(fake_halo, tmp_path):
-    # 300 tickets share one second; the first read ends inside that second; more tickets are then
-    # updated within the same second after the read.
-    now = dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    second = now - dt.timedelta(seconds=30)
-    tickets = [{"id": i + 1, "last_update": second + dt.timedelta(milliseconds=i), "closed": i % 2 == 0} for i in range(300)]
-    halo = fake_halo(tickets)
-    first = run_connector("read", make_config(page_size=50), tmp_path, catalog("tickets", sync_mode="incremental"))
-    assert {r["id"] for r in first.records} == set(range(1, 301))
-    state = _stream_states(first)[-1]["last_update"]
-    cursor = dt.datetime.fromisoformat(state).replace(tzinfo=None)
-    updated_at = dt.datetime.now(UTC).replace(tzinfo=None)
-    assert updated_at - cursor < dt.timedelta(seconds=1)  # within the cursor's second
-    for t in tickets[:40]:  # updated after the read
-        t["last_update"] = updated_at
-    second_read = run_connector("read", make_config(page_size=50), tmp_path, catalog("tickets", sync_mode="incremental"), state=_state_msg(state))
-    assert set(range(1, 41)) <= {r["id"] for r in second_read.records}
+def test_tickets_sharing_the_cursor_second_are_not_lost_at_the_next_read(frozen_clock, simulator, tmp_path):
+    # 300 tickets share one second, and the first read ends inside it. After the read, tickets are
+    # updated and created within that second, before the state's instant (Halo's clock is not ours).
+    second = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(hours=1)  # still ahead
+    sim = simulator(tickets=400, seed=24, span_days=5, end=second.isoformat())
+    live = sorted(sim.truth())
+    shared = sim.mutate(ids=live[:300])
+    assert {sim.truth()[i]["last_update"] for i in shared} == {halo_time(second)}
+    frozen_clock(second + dt.timedelta(milliseconds=400))
+    first = run_connector("read", sim_config(sim, page_size=50), tmp_path / "first", INCREMENTAL)
+    assert not first.errors, first.errors
+    assert {r["id"] for r in first.records} == set(sim.truth())
+    state = _at(_stream_states(first)[-1]["last_update"])
+    assert state.replace(microsecond=0) == second  # the read ended inside the shared second
+
+    earlier = live[300:340]
+    assert all(_at(sim.truth()[i]["last_update"]) < second for i in earlier)
+    sim.mutate(ids=earlier, create=5)  # now at `second`, before the state
+    created = sim.mutations[-1]["created"]
+    frozen_clock(second + dt.timedelta(seconds=2))
+    again = run_connector("read", sim_config(sim, page_size=50), tmp_path / "second", INCREMENTAL, state=final_state(first))
+    assert not again.errors, again.errors
+    latest = {r["id"]: _at(r["last_update"]) for r in again.records}
+    assert set(earlier) | set(created) <= set(latest)
+    assert all(latest[i] == second for i in earlier + created)
 
 
-def test_a_ticket_leaving_its_window_while_it_is_paged_does_not_make_another_one_skipped(fake_halo, tmp_path):
-    tickets = make_tickets(400, dt.datetime(2024, 3, 1), dt.timedelta(minutes=5), closed_every=10**9)
-    halo = fake_halo(tickets)
-    moved = []
-
-    def delete_ticket_5_after_first_page(entry):
-        if entry["params"].get("page_no") == "2" and not moved:
-            tickets[4]["deleted"] = True  # leaves the window: every later ticket shifts up one place
-            moved.append(5)
-        return None
-
-    halo.before_page = delete_ticket_5_after_first_page
-    out = run_connector("read", make_config(page_size=50, parallel_requests=1), tmp_path, catalog("tickets"))
+def test_a_ticket_leaving_its_window_while_it_is_paged_does_not_make_another_one_skipped(frozen_clock, simulator, tmp_path):
+    # After the first page Halo answered, 30 tickets are deleted: those after them move up, some onto
+    # pages already read.
+    sim = simulator(tickets=600, seed=25, span_days=30, end=NOW.isoformat(), mutate_schedule=[{"after": 1, "delete": 30}])
+    out = run_connector("read", sim_config(sim, page_size=50, parallel_requests=1), tmp_path, TICKETS)
+    assert not out.errors, out.errors
     ids = {r["id"] for r in out.records}
-    assert ids >= set(range(1, 401)) - {5}, sorted(set(range(1, 401)) - ids)
-    assert 5 in ids  # it was on page 1, read before it left
-    assert any("reading the window again" in line for line in out.logs)
+    deleted = set(sim.mutations[0]["deleted"])
+    assert set(sim.truth()) <= ids, sorted(set(sim.truth()) - ids)
+    assert deleted & ids  # some were on the first page, read before they left
+    first_pages = [tuple(sorted(p.items())) for p in _ticket_requests(sim) if p["page_no"] == "1"]
+    assert len(first_pages) > len(set(first_pages))  # a part was read again from its first page
 
 
-def test_estimate_trace_comes_from_record_count(fake_halo, tmp_path):
-    halo = fake_halo(make_tickets(321, dt.datetime(2024, 3, 1), dt.timedelta(hours=6)))
-    out = run_connector("read", make_config(), tmp_path, catalog("tickets"))
+def test_estimate_trace_comes_from_record_count(frozen_clock, simulator, tmp_path):
+    sim = simulator(tickets=321, seed=26, end=NOW.isoformat())
+    out = run_connector("read", sim_config(sim), tmp_path, TICKETS)
+    assert not out.errors, out.errors
     estimates = [m["trace"]["estimate"] for m in out.of_type("TRACE") if m["trace"]["type"] == "ESTIMATE"]
-    assert estimates == [{"name": "tickets", "type": "STREAM", "row_estimate": 321}]
+    assert estimates == [{"name": "tickets", "type": "STREAM", "row_estimate": len(sim.truth())}]
 
 
-def test_ticket_type_streams_filter_by_type_and_keep_only_their_fields(fake_halo, tmp_path):
-    tickets = make_tickets(200, dt.datetime(2024, 3, 1), dt.timedelta(hours=6))
-    for t in tickets:
-        t["type"] = 1 if t["id"] % 4 else 2
-    halo = fake_halo(tickets)
-    config = make_config(ticket_types={"incidents": {"type_id": 1, "fields": ["summary"]}, "requests": {"type_id": 2}})
-    out = run_connector("read", config, tmp_path, catalog("incidents", "requests"))
+def test_ticket_type_streams_filter_by_type_and_keep_only_their_fields(frozen_clock, simulator, tmp_path):
+    sim = simulator(tickets=300, seed=27, end=NOW.isoformat())
+    cfg = sim_config(sim, ticket_types={"incidents": {"type_id": 1, "fields": ["summary"]}, "requests": {"type_id": 2}})
+    out = run_connector("read", cfg, tmp_path, catalog("incidents", "requests"))
+    assert not out.errors, out.errors
+    truth = sim.truth()
     incidents, requests_ = out.records_of("incidents"), out.records_of("requests")
-    assert {r["id"] for r in incidents} == {t["id"] for t in tickets if t["type"] == 1}
-    assert {r["id"] for r in requests_} == {t["id"] for t in tickets if t["type"] == 2}
+    assert {r["id"] for r in incidents} == {i for i, t in truth.items() if t["tickettype_id"] == 1}
+    assert {r["id"] for r in requests_} == {i for i, t in truth.items() if t["tickettype_id"] == 2}
     assert all(set(r) == {"id", "last_update", "summary"} for r in incidents)
-    assert {r["params"]["requesttype_id"] for r in halo.ticket_requests} == {"1", "2"}
+    assert all(r["tickettype_id"] == 2 and "status_id" in r for r in requests_)
+    assert {p["requesttype_id"] for p in _ticket_requests(sim)} == {"1", "2"}
 
 
-def test_datetimes_are_utc_with_offset_and_sentinels_become_null(fake_halo, tmp_path):
-    halo = fake_halo([{"id": 1, "last_update": dt.datetime(2024, 3, 1, 8, 30, 15, 120000), "closed": False,
-                       "dateoccurred": "2024-02-29T23:00:00", "targetdate": "1900-01-01T00:00:00",
-                       "lastincomingemail": "0001-01-01T00:00:00", "site_id": 18.0}])
-    out = run_connector("read", make_config(), tmp_path, catalog("tickets"))
-    record = out.records[0]
-    assert record["last_update"] == "2024-03-01T08:30:15.120000+00:00"
-    assert record["dateoccurred"] == "2024-02-29T23:00:00+00:00"
-    assert "targetdate" not in record or record["targetdate"] is None  # the CDK drops null keys
-    assert "lastincomingemail" not in record or record["lastincomingemail"] is None
+def test_datetimes_are_utc_with_offset_and_sentinels_become_null(frozen_clock, tmp_path):
+    updated = (NOW - dt.timedelta(hours=2)).replace(microsecond=120000)
+    occurred = (NOW - 3 * DAY).replace(microsecond=0)
+    row = ticket(
+        1,
+        updated,
+        dateoccurred=halo_time(occurred),
+        targetdate="1900-01-01T00:00:00",
+        deadlinedate="1899-12-30T00:00:00",
+        lastincomingemail="0001-01-01T00:00:00",
+        dateclosed=None,
+        category_3=None,
+        site_id=18.0,
+    )
+    cfg = config()
+    with HttpMocker() as http:
+        http.post(token_request(cfg).build(), token_response("t-1").build())
+        mock_window(http, START, NOW, {"open_only": [row], "closed_only": []})
+        out = run_connector("read", cfg, tmp_path, TICKETS)
+    assert not out.errors, out.errors
+    [record] = out.records
+    assert record["last_update"] == updated.isoformat()  # e.g. ...T12:45:15.120000+00:00
+    assert record["last_update"].endswith(".120000+00:00")
+    assert record["dateoccurred"] == occurred.isoformat()
+    # Halo's "no date" sentinels and Halo's own nulls: present, as null.
+    for field in ("targetdate", "deadlinedate", "lastincomingemail", "dateclosed", "category_3"):
+        assert field in record and record[field] is None, (field, record)
     assert record["site_id"] == 18 and isinstance(record["site_id"], int)
