@@ -16,7 +16,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from source_haloitsm.run import HaloEntrypoint
+from source_haloitsm.entrypoint import HaloEntrypoint
 from source_haloitsm.source import SourceHaloitsm
 
 ROOT = Path(__file__).resolve().parents[1]

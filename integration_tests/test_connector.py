@@ -3,9 +3,8 @@ streams with fields, and windows read in parallel. Assertions compare with the s
 import datetime as dt
 import os
 
-import pytest
 
-from integration_tests.harness import catalog, final_state, run_connector, sim_config
+from integration_tests.harness import catalog, final_state, run_connector, run_console_script, sim_config
 
 os.environ.setdefault("SOURCE_HALOITSM_BACKOFF_SCALE", "0.01")
 
@@ -77,3 +76,39 @@ def test_windows_are_read_in_parallel(simulator, tmp_path):
     serial = simulator(tickets=1500, seed=10, latency=0.1)
     run_connector("read", sim_config(serial, parallel_requests=1, page_size=20), tmp_path / "serial", catalog("tickets"))
     assert serial.max_concurrency <= 2  # the planner and one worker
+
+
+def test_several_streams_are_read_at_once_and_emitted_one_after_the_other(simulator, tmp_path):
+    sim = simulator(tickets=1500, seed=11, latency=0.05)
+    streams = [{"name": "incidents", "type_id": 1}, {"name": "changes", "type_id": 4}]
+    out = run_connector("read", sim_config(sim, page_size=20, ticket_types=streams), tmp_path, catalog("incidents", "changes"))
+    assert not out.errors, out.errors
+
+    def seqs(type_id):
+        return [e["seq"] for e in sim.request_log if e["path"].lower() == "/api/tickets" and e["params"].get("requesttype_id") == type_id]
+
+    # The second stream's requests began while the first stream was still being read ...
+    assert min(seqs("4")) < max(seqs("1"))
+    # ... and the Airbyte output still has each stream's records together, first stream first.
+    order = [m["record"]["stream"] for m in out.of_type("RECORD")]
+    assert order == ["incidents"] * order.count("incidents") + ["changes"] * order.count("changes")
+    truth = sim.truth()
+    assert {r["id"] for r in out.records_of("changes")} == {i for i, t in truth.items() if t["tickettype_id"] == 4}
+
+
+def test_records_keep_nulls_and_state_messages_count_exactly_the_records_before_them(simulator, tmp_path):
+    """Through the installed console script, as users and PyAirbyte run it."""
+    sim = simulator(tickets=3000, seed=12)
+    out = run_console_script("read", sim_config(sim, page_size=50), tmp_path, catalog("tickets"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    since_last_state = 0
+    for message in out.messages:
+        if message["type"] == "RECORD":
+            since_last_state += 1
+        elif message["type"] == "STATE":
+            assert message["state"]["sourceStats"]["recordCount"] == since_last_state
+            since_last_state = 0
+    assert len(out.states) > 1 and since_last_state == 0
+    assert len(out.records) == len(sim.truth())
+    open_ticket = next(r for r in out.records if r["status_id"] in (1, 2, 3))
+    assert "dateclosed" in open_ticket and open_ticket["dateclosed"] is None  # sent by Halo as "no date"

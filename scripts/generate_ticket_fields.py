@@ -1,18 +1,19 @@
 """Regenerates source_haloitsm/schemas/halo_ticket_fields.json from Halo's swagger field list.
 
-Source: ../shared/halo-api/swagger_schema_Faults_List.tsv (Halo's swagger `Faults_List`, facts S1)
-and the default list-row fields named in HALO_API_FACTS.md section 2.5 (S4's real-derived schema,
-S6's tested dataclass). Run: python scripts/generate_ticket_fields.py
+Source: scripts/halo_swagger/swagger_schema_Faults_List.tsv, the `Faults_List` schema of Halo's
+swagger (its origin is in scripts/halo_swagger/README.md), and the default list-row fields of
+docs/halo-api.md section 2.5 (n8n's schema derived from a real answer, and the tested `Ticket`
+dataclass of the `halopsa` PyPI package). Run: python scripts/generate_ticket_fields.py
 """
 import csv
 import json
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TSV = ROOT.parent / "shared" / "halo-api" / "swagger_schema_Faults_List.tsv"
+TSV = ROOT / "scripts" / "halo_swagger" / "swagger_schema_Faults_List.tsv"
 OUT = ROOT / "source_haloitsm" / "schemas" / "halo_ticket_fields.json"
 
-# HALO_API_FACTS.md 2.5: fields always present in a GET /Tickets list row, plus the often-present ones.
+# docs/halo-api.md 2.5: fields always present in a GET /Tickets list row, plus the often-present ones.
 DEFAULT_LIST_FIELDS = """
 id dateoccurred summary details status_id tickettype_id sla_id priority_id client_id client_name
 site_id site_name user_id user_name team_id team agent_id category_1 category_2 category_3

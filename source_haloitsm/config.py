@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from source_haloitsm import datetimes
-from source_haloitsm.datetimes import UTC, parse_date
+from source_haloitsm.datetimes import parse_date
 from source_haloitsm.errors import ConfigError
 
 SPEC = json.loads(pkgutil.get_data("source_haloitsm", "spec.json"))

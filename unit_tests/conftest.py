@@ -12,13 +12,10 @@ import datetime as dt
 import os
 
 import pytest
-from airbyte_cdk.test.mock_http import HttpMocker
 
 from integration_tests.halo_simulator import HaloSimulator
-from integration_tests.harness import catalog, run_connector  # noqa: F401  (re-exported for unit_tests/test_config.py)
 from source_haloitsm import datetimes
-from unit_tests.halo_mock import NOW, SECRET  # noqa: F401  (SECRET: re-exported for unit_tests/test_config.py)
-from unit_tests.halo_mock import config as make_config  # noqa: F401  (re-exported for unit_tests/test_config.py)
+from unit_tests.halo_mock import NOW
 
 # Halo-sized back-off waits (30 s and more) shrink to fractions of a second; tests that measure a
 # wait set their own scale.
@@ -55,10 +52,3 @@ def simulator():
         sim.stop()
 
 
-@pytest.fixture
-def fake_halo():
-    """Kept only for unit_tests/test_config.py, which calls `fake_halo([])` before runs that must fail
-    on the configuration alone. The hand-written fake Halo is gone: this starts the CDK's HttpMocker
-    with nothing mocked, so any request such a run sends fails instead of reaching the network."""
-    with HttpMocker() as http:
-        yield lambda *args, **kwargs: http

@@ -10,7 +10,7 @@ which requests Halo must receive and what Halo answers, in Halo's own words::
 
 `HttpMocker` matches the query string and the form body exactly, so a request the connector sends
 differently (another parameter, another token, a body field missing) matches nothing and fails the
-read. What the builders expect of Halo's wire format follows ../shared/halo-api/HALO_API_FACTS.md:
+read. What the builders expect of Halo's wire format follows docs/halo-api.md (sections 1, 2 and 4):
 
 - token: `POST {base_url}/auth/token[?tenant=T]`, form `grant_type, client_id, client_secret, scope`;
 - tickets: `GET {base_url}/api/Tickets` with `pageinate=true, page_size, page_no`, for a stream read

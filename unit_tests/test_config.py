@@ -1,10 +1,13 @@
 """Configuration: the map and list forms of ticket_types, and a message naming the setting for each
 kind of bad value, from check (FAILED) and from read (a config_error TRACE)."""
 import pytest
+from airbyte_cdk.test.mock_http import HttpMocker
 
 from source_haloitsm.config import parse_config
 from source_haloitsm.errors import ConfigError
-from unit_tests.conftest import SECRET, catalog, make_config, run_connector
+from integration_tests.harness import catalog, run_connector
+from unit_tests.halo_mock import SECRET
+from unit_tests.halo_mock import config as make_config
 
 
 def test_ticket_types_as_a_map_and_as_a_list_give_the_same_streams():
@@ -71,13 +74,13 @@ def test_bad_setting_is_named_in_parse(overrides, setting, phrase):
 
 
 @pytest.mark.parametrize("overrides,setting,phrase", BAD[:14:3], ids=[f"{b[1]}" for b in BAD[:14:3]])
-def test_bad_setting_fails_check_and_read_with_a_config_error(overrides, setting, phrase, tmp_path, fake_halo):
-    fake_halo([])
+def test_bad_setting_fails_check_and_read_with_a_config_error(overrides, setting, phrase, tmp_path):
     config = make_config(**overrides)
-    check = run_connector("check", config, tmp_path)
+    with HttpMocker():  # nothing mocked: a run that sent any request would fail on it, not reach a network
+        check = run_connector("check", config, tmp_path)
+        read = run_connector("read", config, tmp_path, catalog("tickets"))
     assert check.connection_status["status"] == "FAILED"
     assert f"'{setting}'" in check.connection_status["message"]
-    read = run_connector("read", config, tmp_path, catalog("tickets"))
     assert read.errors and read.errors[-1]["failure_type"] == "config_error"
     assert f"'{setting}'" in read.errors[-1]["message"]
     assert "Traceback" not in read.errors[-1]["message"]

@@ -41,7 +41,7 @@ def _pages(sim):
 
 
 def test_a_short_page_capped_by_halo_is_not_the_end(simulator, tmp_path):
-    # Halo silently caps pages at 100 whatever page_size says (HALO_API_FACTS.md 2.1, S9): here at 40.
+    # Halo silently caps pages at 100 whatever page_size says (docs/halo-api.md 2.1, haloitsm-mcp): here at 40.
     sim = simulator(tickets=500, seed=11, max_page_size=40)
     out = run_connector("read", sim_config(sim, page_size=100), tmp_path, TICKETS)
     assert not out.errors, out.errors
@@ -73,7 +73,8 @@ def test_paging_stops_at_record_count_and_sends_an_explicit_order(simulator, tmp
 
 def test_a_page_repeated_past_the_end_stops_paging(frozen_clock, tmp_path):
     # record_count says 250, but there are 150 open tickets; past the end Halo sends the last page
-    # again (S3). The page that repeats the previous one ends the part: every ticket once, no error.
+    # again (django-psa; docs/halo-api.md 2.1). The page that repeats the previous one ends the
+    # part: every ticket once, no error.
     cfg = config()
     rows = tickets(range(1, 151), START + dt.timedelta(days=1), dt.timedelta(hours=2))
     with HttpMocker() as http:

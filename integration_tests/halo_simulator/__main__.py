@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m integration_tests.halo_simulator",
         description="HaloITSM API simulator (POST /auth/token, GET /api/Tickets and friends) on 127.0.0.1. "
-                    "Quirks: integration_tests/halo_simulator/quirks.py. Control path: /_sim/{log,truth,config,"
-                    "mutate,reset_log,tokens,health}.",
+                    "Quirks: integration_tests/halo_simulator/quirks.py; the Halo behaviour behind them, with sources: "
+                    "docs/halo-api.md. Control path: /_sim/{log,truth,config,mutate,reset_log,tokens,health}.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         allow_abbrev=False,
     )

@@ -183,7 +183,7 @@ class RefData:
             f, l = rng.choice(FIRST), rng.choice(LAST)
             self.agents.append((i, f"{f} {l}", f"{f}.{l}".lower().replace("'", "") + "@halo-demo.example.com",
                                 rng.choice(TEAMS)[0]))
-        self.clients = [(1, "Unassigned")]  # client 1 = none (S3)
+        self.clients = [(1, "Unassigned")]  # client 1 = none (django-psa, docs/halo-api.md 2.5)
         for i, org in enumerate(ORGS, start=2):
             self.clients.append((i, org))
         self.sites = []  # id, name, client_id

@@ -1,76 +1,82 @@
 """Every HaloITSM API quirk the simulator reproduces, described ONCE, here.
 
-Section numbers (``§``) refer to ``/work/shared/halo-api/HALO_API_FACTS.md``;
-``S<n>`` are the sources listed there. Where the facts say UNKNOWN the
-behaviour is a switch (name in brackets) so the connector can be tested
-against both possibilities; the default chosen is stated.
+Section numbers (``§``) refer to ``docs/halo-api.md``; sources are named by
+the short names of its source table (section 7.2). Where that page says
+UNKNOWN the behaviour is a switch (name in brackets) so the connector can be
+tested against both possibilities; the default chosen is stated.
 
-Authentication (§1, §8)
------------------------
+Authentication (§1)
+-------------------
 Q1  ``POST /auth/token`` takes form-encoded ``grant_type=client_credentials``,
     ``client_id``, ``client_secret``, ``scope`` (space separated) and an
-    optional ``?tenant=`` query parameter (S2, S4, S9). HTTP Basic client
-    authentication is also accepted (OpenIddict, S15).
+    optional ``?tenant=`` query parameter (HaloAPI, n8n, haloitsm-mcp). HTTP
+    Basic client authentication is also accepted (OpenIddict).
 Q2  Success: 200 ``{access_token, token_type:"Bearer", expires_in, scope,
-    refresh_token, id_token}`` (S8 DTO, S4, S2). ``expires_in`` defaults to
-    3600 [token_ttl]. A token can also be limited to a number of API uses
-    [token_max_uses] to provoke mid-sync 401s.
+    refresh_token, id_token}`` (stellarcyber-sync DTO, n8n, HaloAPI; §1.3).
+    ``expires_in`` defaults to 3600 [token_ttl]. A token can also be limited
+    to a number of API uses [token_max_uses] to provoke mid-sync 401s.
 Q3  Bad client id or secret: 401 ``{"error":"invalid_client",
     "error_description":"The specified client credentials are invalid."}``
-    (S6, S15). Unsupported grant type: 400 ``unsupported_grant_type``;
-    missing grant type / non-form body: 400 ``invalid_request``; a scope
-    name outside Halo's list (S2 HaloAuth.psm1, e.g. ``read:users``, S9):
-    400 ``invalid_scope``. OpenIddict order: request validation (400) first,
+    (halopsa-pypi, OpenIddict; §1.4). Unsupported grant type: 400
+    ``unsupported_grant_type``; missing grant type / non-form body: 400
+    ``invalid_request``; a scope name outside Halo's list (HaloAPI
+    HaloAuth.psm1, e.g. ``read:users``, haloitsm-mcp; §1.2): 400
+    ``invalid_scope``. OpenIddict order: request validation (400) first,
     client authentication (401) last.
-Q4  Wrong tenant: S6 saw **HTTP 500** for a bad tenant; we answer 500 with a
-    .NET exception body [wrong_tenant_status, 500 or 401]. A missing tenant is
-    accepted (S3, S5, S6, S8 omit it) unless [require_tenant].
+Q4  Wrong tenant: halopsa-pypi saw **HTTP 500** for a bad tenant (§1.4); we
+    answer 500 with a .NET exception body [wrong_tenant_status, 500 or 401].
+    A missing tenant is accepted (django-psa, uktrade, halopsa-pypi,
+    stellarcyber-sync omit it; §1.1) unless [require_tenant].
 Q5  ``GET /api/authinfo`` needs no auth and returns ``{auth_url, tenant_id}``
-    (S2). ``/auth/.well-known/openid-configuration`` is served too (S8).
+    (HaloAPI; §1.1). ``/auth/.well-known/openid-configuration`` is served too
+    (stellarcyber-sync).
 
-Resource API basics (§5, §8)
-----------------------------
+Resource API basics (§1.5, §2, §5)
+----------------------------------
 Q6  Every ``/api/*`` route except authinfo needs ``Authorization: Bearer``.
     Missing, unknown, expired or used-up tokens get **401 with an empty body**
     and ``WWW-Authenticate: Bearer error="invalid_token"`` (INFERRED from
-    OpenIddict validation, §5).
+    OpenIddict validation, §1.5).
 Q7  Paths are case-insensitive (``/api/Tickets`` == ``/api/tickets``, §2);
     query parameter *names* are matched case-insensitively (.NET binding).
-Q8  Unknown query parameters are ignored silently (S13: "Halo ignores a
-    parameter it does not recognise"), e.g. ``tickettype_id`` (S7).
+Q8  Unknown query parameters are ignored silently (HaloPsa.Api: "Halo
+    ignores a parameter it does not recognise"; §2), e.g. ``tickettype_id``
+    (sent by haloitsm-python; §2.3).
     Unparseable *dates* in known date parameters get a 400 (.NET body)
     rather than being ignored (our choice, so connector bugs are loud).
 
 GET /api/Tickets (§2)
 ---------------------
 Q9  Paging: ``pageinate=true`` (sic), ``page_size``, ``page_no`` 1-based
-    (§2.1). ``page_size`` is **silently capped at 100** (S1, S9)
+    (§2.1). ``page_size`` is **silently capped at 100** (swagger, haloitsm-mcp)
     [max_page_size]; the response echoes the effective size unless
     [echo_requested_page_size]. Without ``page_size`` we use 50 (UNKNOWN)
     [default_page_size].
-Q10 ``count=n`` limits a non-paginated response (uncapped, S12 got 173 with
-    count=400). Neither ``count`` nor ``pageinate``: UNKNOWN server default;
-    we return the first 50 rows in the default order [unpaged_limit].
+Q10 ``count=n`` limits a non-paginated response (uncapped, the Simvay runbook
+    got 173 with count=400; §2.1). Neither ``count`` nor ``pageinate``:
+    UNKNOWN server default; we return the first 50 rows in the default order
+    [unpaged_limit].
 Q11 Response is an object ``{page_no, page_size, record_count, tickets,
     include_children}``; ``page_no``/``page_size`` only when paginating;
     ``record_count`` is the total number of matching rows (§2.4).
 Q12 Past the end: normally an empty ``tickets`` page. [repeat_last_page]
-    makes pages beyond the end repeat the last page (S3 commit 1176c4c,
-    "Halo has sent the same page of records again").
-Q13 Ordering: ``order``/``orderdesc`` .. ``order5``/``orderdesc5`` (S1).
-    Accepted names are UNKNOWN; we accept ``id``, ``last_update``
+    makes pages beyond the end repeat the last page (django-psa commit
+    1176c4c, "Halo has sent the same page of records again"; §2.1).
+Q13 Ordering: ``order``/``orderdesc`` .. ``order5``/``orderdesc5`` (swagger;
+    §2.2). Accepted names are UNKNOWN; we accept ``id``, ``last_update``
     (aliases ``lastupdate``, ``flastupdate``), ``dateoccurred``
     (``dateoccured``), ``dateclosed`` (``datecleared``), ``status_id``,
-    ``tickettype_id``; unknown names are ignored. The DEFAULT order is NOT
-    by id: ``dateoccurred`` descending with a pseudo-random (hash of id) tie
-    break [default_order: dateoccurred_desc | pseudo_random | id].
+    ``tickettype_id``; unknown names are ignored. Halo's default order is
+    UNKNOWN; ours is NOT by id: ``dateoccurred`` descending with a
+    pseudo-random (hash of id) tie break
+    [default_order: dateoccurred_desc | pseudo_random | id].
 Q14 Filters: ``requesttype_id`` (one int), ``requesttype`` (CSV) (§2.3 -
     Halo calls ticket types "RequestType"); ``status_id``, ``ticketids``
     (CSV), ``search_id``; ``open_only``/``closed_only``; ``deleted=true``
     returns deleted tickets ONLY, otherwise deleted tickets are excluded
-    (S2, S1).
+    (HaloAPI, swagger).
 Q15 ``lastupdatefromdate``/``lastupdatetodate`` filter ``last_update``
-    (S3 production). Inclusive or exclusive is UNKNOWN:
+    (django-psa production; §2.3). Inclusive or exclusive is UNKNOWN:
     [lastupdate_from_op ">=" (default) | ">"],
     [lastupdate_to_op "<=" (default) | "<"]. Compared at microsecond
     precision of the parameter.
@@ -78,30 +84,32 @@ Q16 ``datesearch`` + ``startdate``/``enddate`` (inclusive). Both spellings
     accepted: ``dateoccured|dateoccurred`` and ``datecleared|dateclosed``
     (§2.3, UNCERTAIN). An unknown ``datesearch`` value is ignored.
 Q17 Date parameter formats: ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM:SS`` with an
-    optional fraction and optional ``Z`` (or ``+hh:mm``) (§2.3: S9, S13, S2,
-    S3). Naive values are UTC.
+    optional fraction and optional ``Z`` (or ``+hh:mm``) (§2.3: haloitsm-mcp,
+    HaloPsa.Api, HaloAPI, django-psa). Naive values are UTC.
 Q18 ``include_custom_fields=<ids>`` adds a ``customfields`` array to list
-    rows (§2.3, S3); single GETs always carry ``customfields`` (§3, open
-    question 7 - we always include them).
+    rows (§2.3, django-psa); single GETs always carry ``customfields`` (§3,
+    open question 12 of §7.1 - we always include them).
 Q19 ``includedetails=false`` on the list is not honoured: full ``details``
-    always come back (S12).
+    always come back (Simvay runbook; §2.3).
 
 Records (§2.5, §2.6, §3, §6)
 ----------------------------
 Q20 About 100 list fields per ticket (the always-present set of §2.5 plus
     ``status_name``, ``tickettype_name`` ... ``dateclosed``,
     ``hasbeenclosed``). ``team`` is the team NAME, ``team_id`` the id;
-    ``agent_id`` 1 is the "Unassigned" agent; client id 1 means none (S3).
+    ``agent_id`` 1 is the "Unassigned" agent; client id 1 means none
+    (django-psa).
 Q21 Datetimes in GET responses: naive UTC ``YYYY-MM-DDTHH:MM:SS[.fff]``, the
-    fraction only when non-zero with trailing zeros trimmed (S5, S6, S9).
+    fraction only when non-zero with trailing zeros trimmed (uktrade,
+    halopsa-pypi, haloitsm-mcp).
     Values are on SQL ``datetime`` ticks (1/300 s), so fractions end in 0, 3
     or 7 ms (INFERRED, §2.6).
 Q22 "No date" sentinels in optional date fields: ``1900-01-01T00:00:00``
     (targetdate, deadlinedate, dateclosed of open tickets),
     ``0001-01-01T00:00:00`` (lastincomingemail), ``1899-12-30T00:00:00``
-    (auditdate and friends) (S5 fixtures).
+    (auditdate and friends) (uktrade fixtures; §2.5).
 Q23 Ids as decimals: Users ``site_id`` is a float next to ``site_id_int``
-    (S5); Site ``client_id`` is a float (S3).
+    (uktrade); Site ``client_id`` is a float (django-psa) (§2.5).
 Q24 ``GET /api/Tickets/{id}``: one unwrapped object with ``customfields``,
     ``details_html``, nested ``priority`` (``id`` is a GUID, ``priorityid``
     the int), ``reference``, ``tags`` (§3). Unknown id: 404.
@@ -113,27 +121,27 @@ Q25 Bare arrays: ``/api/TicketType``, ``/api/Status``, ``/api/Team``,
     ``/api/Actions`` -> ``actions`` (with ``record_count``). ``/api/FieldInfo``
     is a bare array of custom field definitions.
 Q26 ``/api/Actions`` needs ``ticket_id``; without it nothing is returned
-    (S6 claim). Action ``id`` is unique only within a ticket (§6).
+    (halopsa-pypi claim). Action ``id`` is unique only within a ticket (§6).
 
 Rate limit and errors (§5)
 --------------------------
-Q27 Rolling-window limit, Halo hosted: 300 requests / 5 minutes (S11)
-    [rate_limit, rate_window]; over the limit: 429
+Q27 Rolling-window limit, Halo hosted: 300 requests / 5 minutes (rate-limit
+    issues; §5.1) [rate_limit, rate_window]; over the limit: 429
     ``{"error":"Rate Limit Reached - 300 Requests per rolling 5 minute
-    window"}`` (string ``error``, S3, S2; text follows the configured
-    numbers). ``Retry-After`` is UNKNOWN: [retry_after] on/off.
-    Rejected requests do not count towards the window unless
+    window"}`` (string ``error``, django-psa, HaloAPI; text follows the
+    configured numbers). ``Retry-After`` is UNKNOWN (§5.2): [retry_after]
+    on/off. Rejected requests do not count towards the window unless
     [rate_limit_count_rejected].
 Q28 5xx bodies are .NET exception JSON ``{"ClassName":"System.Exception",
-    "Message":...}`` (S3, S2). Fault injection (see ``faults.py``) adds 500,
-    502, 503, 504, 429, dropped connections, delays, 200-with-HTML and
-    truncated JSON.
+    "Message":...}`` (django-psa, HaloAPI; §5.4). Fault injection (see
+    ``faults.py``) adds 500, 502, 503, 504, 429, dropped connections, delays,
+    200-with-HTML and truncated JSON.
 
 Simulator-only behaviour (not Halo)
 -----------------------------------
 * [echo_secrets]: error bodies echo the submitted client secret / bearer
   token so leak tests can prove the connector never prints them.
-* Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo).
+* Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo, §2.7).
 * The control path ``/_sim/*`` needs no auth and is never logged.
 """
 
@@ -146,7 +154,7 @@ INVALID_CLIENT = {
     "error_description": "The specified client credentials are invalid.",
 }
 
-# OpenIddict scope names Halo accepts (S2 Classes/HaloAuth.psm1), §1.
+# OpenIddict scope names Halo accepts (HaloAPI Classes/HaloAuth.psm1), docs/halo-api.md §1.2.
 VALID_SCOPES = frozenset(
     """all all:standard admin read:tickets edit:tickets read:calendar edit:calendar
     read:customers edit:customers read:crm edit:crm editMine:timesheets read:timesheets

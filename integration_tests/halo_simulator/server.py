@@ -27,7 +27,7 @@ SWITCHES = {
     "token_ttl": (3600, "token lifetime in seconds, sent as expires_in (Q2)"),
     "token_max_uses": (0, "a token stops working after this many API requests; 0 = unlimited (Q2)"),
     "require_tenant": (False, "reject token requests without ?tenant= (Q4)"),
-    "wrong_tenant_status": (500, "status for a wrong tenant: 500 (S6) or 401 (Q4)"),
+    "wrong_tenant_status": (500, "status for a wrong tenant: 500 (as halopsa-pypi saw, docs/halo-api.md 1.4) or 401 (Q4)"),
     "rate_limit": (0, "max requests per rolling window; 0 = off. Halo hosted: 300 (Q27)"),
     "rate_window": (300.0, "rolling window length in seconds; Halo hosted: 300 (Q27)"),
     "retry_after": (False, "send Retry-After on 429 (UNKNOWN in Halo, Q27)"),
