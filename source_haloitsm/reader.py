@@ -78,7 +78,7 @@ class StreamReader:
         self._slots = threading.Semaphore(self.max_pages_ahead)
         self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=LOOKAHEAD_WINDOWS)
         self._cancelled = threading.Event()
-        self._futures: "List[Future[Any]]" = []
+        self._futures: "Set[Future[Any]]" = set()  # not finished yet: cancelled when the read stops
         self._thread = threading.Thread(target=self._plan, name=f"halo-{query.name}-planner", daemon=True)
         self.started = time.monotonic()
         self.requests = 0
@@ -94,8 +94,13 @@ class StreamReader:
             raise Cancelled()
         future = self.scheduler.submit((self.rank,) + priority, fn, *args)
         with self._lock:
-            self._futures.append(future)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
         return future
+
+    def _forget(self, future: "Future[Any]") -> None:
+        with self._lock:
+            self._futures.discard(future)
 
     def _get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, size: int) -> Page:
         with self._lock:
@@ -204,14 +209,9 @@ class StreamReader:
     def cancel(self) -> None:
         self._cancelled.set()
         with self._lock:
-            for future in self._futures:
-                future.cancel()
-            self._futures.clear()
-
-    def forget_done(self) -> None:
-        """Drops finished futures from the cancel list (called after each window)."""
-        with self._lock:
-            self._futures = [f for f in self._futures if not f.done()]
+            pending = list(self._futures)
+        for future in pending:
+            future.cancel()
 
 
 def _describe(part: Mapping[str, str]) -> str:

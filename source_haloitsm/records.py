@@ -24,6 +24,7 @@ from source_haloitsm.datetimes import SENTINEL_MAX_YEAR, normalize
 _VALID_DAYS: Dict[str, bool] = {}
 _VALID_TIMES: Dict[str, bool] = {}
 _SENTINEL_YEAR = f"{SENTINEL_MAX_YEAR:04d}"
+_SENTINELS = frozenset({"1900-01-01T00:00:00", "0001-01-01T00:00:00", "1899-12-30T00:00:00"})
 
 
 def _valid_day(day: str) -> bool:
@@ -86,7 +87,8 @@ class RecordNormalizer:
         for name in self.datetime_fields:
             value = get(name)
             if value is not None:
-                row[name] = normalize_datetime(value)
+                # A quarter of Halo's datetime values are its "no date" sentinels: a set lookup each.
+                row[name] = None if value in _SENTINELS else normalize_datetime(value)
         for name in [f for f in self.integer_fields if get(f).__class__ is float]:
             value = row[name]
             if value.is_integer():

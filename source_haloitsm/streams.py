@@ -221,7 +221,6 @@ class HaloStream(Stream, CheckpointMixin):
                 + "."
             )
             self._advance_state(job.window.end)
-        self._reader.forget_done()
 
     def _estimate(self, index: int) -> Optional[AirbyteMessage]:
         return None
