@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory clean
+.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory bench-throughput bench-parallelism bench-cdk-concurrent clean
 
 help:
 	@echo "make demo   - start the built-in Halo simulator and run spec, check, discover, a full and an incremental read"
@@ -33,6 +33,15 @@ bench-requests: venv
 
 bench-memory: venv
 	$(PY) -m benchmarks.memory
+
+bench-throughput: venv
+	$(PY) -m benchmarks.throughput
+
+bench-parallelism: venv
+	$(PY) -m benchmarks.parallelism
+
+bench-cdk-concurrent: venv
+	$(PY) -m benchmarks.cdk_concurrent
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -136,7 +136,7 @@ def _overstate_record_count(sim, extra: int):
 
 @pytest.mark.parametrize("overstated", [False, True], ids=["deletions", "record_count-overstated"])
 def test_pages_past_the_end_repeat_the_last_page(simulator, tmp_path, overstated):
-    """Halo may answer a page past the end with the last page again (S3). The reader asks past the
+    """Halo may answer a page past the end with the last page again (django-psa saw it, docs/halo-api.md 2.1). The reader asks past the
     end when deletions shrink record_count while it pages, or when record_count says more than Halo
     returns; either way it stops without losing or looping."""
     sim = simulator(tickets=1500, seed=24, repeat_last_page=True,

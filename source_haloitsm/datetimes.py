@@ -1,9 +1,9 @@
 """Halo's datetimes, in one place.
 
 Halo sends datetimes in GET responses as naive UTC, `YYYY-MM-DDTHH:MM:SS[.f...]`, the fraction only
-when non-zero (HALO_API_FACTS.md 2.6, sources S3, S5, S6, S9); POST echoes add 7 fractional digits
+when non-zero (docs/halo-api.md 2.6); POST echoes add 7 fractional digits
 and `Z`. "No date" is a sentinel: `1900-01-01T00:00:00`, `1899-12-30T00:00:00` or
-`0001-01-01T00:00:00` (2.5, S5 fixtures; S3 treats any year <= 1980 as empty).
+`0001-01-01T00:00:00` (docs/halo-api.md 2.5; django-psa treats any year <= 1980 as empty).
 
 The connector emits every datetime as ISO 8601 UTC with an explicit offset
 (`2024-05-01T10:20:30.123000+00:00`) and every sentinel as null.
@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 UTC = dt.timezone.utc
 
-# S3 (production sync) treats any year <= 1980 as "no date"; Halo's own sentinels are 1900-01-01,
+# django-psa (a production sync) treats any year <= 1980 as "no date"; Halo's own sentinels are 1900-01-01,
 # 1899-12-30 and 0001-01-01. No ticket timestamp can legitimately predate 1981.
 SENTINEL_MAX_YEAR = 1980
 
@@ -76,7 +76,7 @@ def normalize(value: Any) -> Any:
 def to_query(value: dt.datetime) -> str:
     """Format for Halo's date filters (`lastupdatefromdate`, `lastupdatetodate`): UTC with `Z`.
 
-    S2 sends every DateTime parameter as `yyyy-MM-ddTHH:mm:ssZ`; S3 adds microseconds. Whole seconds
+    HaloAPI sends every DateTime parameter as `yyyy-MM-ddTHH:mm:ssZ`; django-psa adds microseconds (docs/halo-api.md 2.3). Whole seconds
     are enough here: windows are bounded on whole seconds.
     """
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

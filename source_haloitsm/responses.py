@@ -265,9 +265,8 @@ class HaloBackoffStrategy(BackoffStrategy):
                 f"{MAX_WAIT_SECONDS:.0f} s it waits at most. {RESUMES}"
             )
         wait = unscaled * backoff_scale()
-        reason = f"{why} (retry {attempt_count} of {what})."
-        if not announce_wait(kind, wait + 1, reason):
-            logger.info(f"Retrying {what} in {wait + 1:.1f} s: {reason}")
+        if not announce_wait(kind, wait + 1, f"{why} (retry {attempt_count} of {what})."):
+            logger.info(f"Retrying {what} in {wait + 1:.1f} s (retry {attempt_count}): {why}.")
         return wait
 
 

@@ -1,7 +1,7 @@
 """JSON schemas of the ticket streams, built from Halo's field list.
 
 The field list (`schemas/halo_ticket_fields.json`) comes from Halo's swagger `Faults_List` and the
-default list-row fields of HALO_API_FACTS.md 2.5 (regenerate with scripts/generate_ticket_fields.py).
+default list-row fields of docs/halo-api.md 2.5 (regenerate with scripts/generate_ticket_fields.py).
 Every property is nullable and extra properties are allowed, so custom or new fields are not dropped.
 """
 from __future__ import annotations
