@@ -36,8 +36,12 @@ DEFAULT_STREAM_NAME = "tickets"
 @dataclasses.dataclass(frozen=True)
 class TicketTypeStream:
     name: str
-    type_id: int
+    type_id: Optional[int]  # None until a type given by name is resolved (check.resolve_ticket_types)
     fields: Optional[Tuple[str, ...]]  # None: every field
+    type_name: Optional[str] = None  # the Halo ticket type's name, when the entry names it
+
+    def describe(self) -> str:
+        return f"'{self.type_name}'" if self.type_id is None else f"type_id {self.type_id}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,7 @@ class HaloConfig:
     start_date: Optional[dt.datetime]
     end_date: Optional[dt.datetime]  # inclusive day, as midnight UTC
     ticket_types: Tuple[TicketTypeStream, ...]
+    custom_fields: Tuple[str, ...]  # names or ids of ticket custom fields, or ("all",)
     page_size: int
     rate_limit: int
     request_timeout: int
@@ -93,6 +98,11 @@ def migrate(config: Mapping[str, Any]) -> dict:
     for key in ("start_date", "end_date", "tenant"):
         if migrated.get(key) is None and key in migrated:
             del migrated[key]
+    custom = migrated.get("custom_fields")
+    if isinstance(custom, str):  # "all", "none" or one name, as a user may well write it
+        migrated["custom_fields"] = [] if custom.strip().lower() in ("", "none") else [custom]
+    elif custom is None and "custom_fields" in migrated:
+        migrated["custom_fields"] = []
     return migrated
 
 
@@ -114,7 +124,7 @@ def _hint(setting: str) -> str:
     if not prop:
         return ""
     if setting != top and top == "ticket_types":
-        return " Each ticket_types entry needs a 'name' (letters, digits, underscores) and an integer 'type_id'; 'fields' is an optional list of Halo field names."
+        return " Each ticket_types entry needs a 'name' (letters, digits, underscores) and a 'type' (the Halo ticket type's name or id); 'fields' is an optional list of Halo field names."
     return f" {prop.get('title', top)}: {prop.get('description', '')}"
 
 
@@ -193,6 +203,48 @@ def _check_fields(entry_name: str, fields: Any) -> Optional[Tuple[str, ...]]:
     return tuple(dict.fromkeys(ordered))
 
 
+TICKET_TYPE_KEYS = ("name", "type", "type_id", "fields")
+
+
+def _ticket_type_entry(position: int, entry: Mapping[str, Any], seen: set) -> TicketTypeStream:
+    name = entry["name"]
+    where = f"Invalid setting 'ticket_types' entry '{name}'"
+    unknown = [k for k in entry if k not in TICKET_TYPE_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)}. Each entry takes 'name', 'type' (the "
+            "Halo ticket type's name or id), and optionally 'fields'; older configurations use 'type_id'."
+        )
+    if name in seen:
+        raise ConfigError(f"Invalid setting 'ticket_types': the stream name '{name}' is used twice. Give each entry its own name.")
+    seen.add(name)
+    given = [k for k in ("type", "type_id") if entry.get(k) not in (None, "")]
+    if len(given) != 1:
+        raise ConfigError(
+            f"{where}: give the Halo ticket type once, as 'type' (its name, e.g. Incident, or its id)"
+            + (" - not both 'type' and 'type_id'." if len(given) == 2 else ".")
+        )
+    value = str(entry[given[0]]).strip()
+    type_id: Optional[int] = int(value) if value.isdigit() else None
+    if type_id is not None and type_id < 1:
+        raise ConfigError(f"{where}: {value} is not a ticket type id (ids start at 1).")
+    return TicketTypeStream(
+        name=name, type_id=type_id, fields=_check_fields(name, entry.get("fields")), type_name=None if type_id else value
+    )
+
+
+def _check_custom_fields(values: Any) -> Tuple[str, ...]:
+    tokens = tuple(str(v).strip() for v in values if str(v).strip())
+    if any(t.lower() == "all" for t in tokens):
+        if len(tokens) > 1:
+            raise ConfigError(
+                "Invalid setting 'custom_fields': 'all' already takes every ticket custom field; leave it alone in the "
+                "list, or list the fields you want instead."
+            )
+        return ("all",)
+    return tuple(dict.fromkeys(tokens))
+
+
 def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> HaloConfig:
     """Validates a (possibly old-shaped) config and returns it typed. Raises ConfigError."""
     config = migrate(raw)
@@ -223,12 +275,10 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
 
     streams = []
     seen = set()
-    for entry in config.get("ticket_types") or []:
-        name = entry["name"]
-        if name in seen:
-            raise ConfigError(f"Invalid setting 'ticket_types': the stream name '{name}' is used twice. Give each entry its own name.")
-        seen.add(name)
-        streams.append(TicketTypeStream(name=name, type_id=int(entry["type_id"]), fields=_check_fields(name, entry.get("fields"))))
+    for position, entry in enumerate(config.get("ticket_types") or []):
+        streams.append(_ticket_type_entry(position, entry, seen))
+
+    custom_fields = _check_custom_fields(config.get("custom_fields") or [])
 
     return HaloConfig(
         base_url=base_url,
@@ -239,6 +289,7 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
         start_date=start_date,
         end_date=end_date,
         ticket_types=tuple(streams),
+        custom_fields=custom_fields,
         page_size=int(config.get("page_size", PROPERTIES["page_size"]["default"])),
         rate_limit=int(config.get("rate_limit", PROPERTIES["rate_limit"]["default"])),
         request_timeout=int(config.get("request_timeout", PROPERTIES["request_timeout"]["default"])),

@@ -3,10 +3,12 @@ and whether Halo pages it. Each response shape is described here once (docs/halo
 
 - `GET /api/Tickets` answers `{page_no, page_size, record_count, tickets, include_children}`;
   `record_count` is the total of the query, not of the page (2.4).
-- `/api/Status`, `/api/TicketType`, `/api/Team`, `/api/Priority`, `/api/SLA`, `/api/FieldInfo`
-  answer a bare JSON array.
+- `/api/Status`, `/api/TicketType`, `/api/Team`, `/api/Priority`, `/api/SLA`, `/api/FieldInfo`,
+  `/api/Outcome` answer a bare JSON array; `/api/Category` is UNKNOWN (a bare array or an object with
+  `categories`: both are taken).
 - `/api/Agent` answers a bare array, or `{record_count, results}` when `pageinate=true` is sent.
 - `/api/Users`, `/api/Client`, `/api/Site` answer `{record_count, <users|clients|sites>}`.
+- `/api/Tickets/{id}` answers one ticket object.
 
 Paging, where Halo pages (2.1): `pageinate=true` (Halo's spelling), `page_size` (Halo caps it at 100,
 silently) and a 1-based `page_no`.
@@ -33,13 +35,17 @@ class Endpoint:
     list_key: Optional[str] = None  # None: the answer is a bare JSON array
     paged: bool = False  # Halo pages it (pageinate/page_size/page_no) and counts it in record_count
     params: Tuple[Tuple[str, str], ...] = ()  # sent with every request
+    or_key: Optional[str] = None  # a bare array, or an object with the list under this key (shape UNKNOWN)
 
     def rows(self, body: Any) -> List[Mapping[str, Any]]:
         """The rows of one answer. Raises MissingList when the body is not this endpoint's shape."""
         if self.list_key is None:
             if isinstance(body, list):
                 return body
-            raise MissingList(f"expected a JSON array, got {_kind(body)}")
+            if self.or_key and isinstance(body, dict) and isinstance(body.get(self.or_key), list):
+                return body[self.or_key]
+            expected = "a JSON array" + (f" or an object with a '{self.or_key}' list" if self.or_key else "")
+            raise MissingList(f"expected {expected}, got {_kind(body)}")
         rows = body.get(self.list_key) if isinstance(body, dict) else None
         if not isinstance(rows, list):
             raise MissingList(f"expected an object with a '{self.list_key}' list, got {_kind(body)}")
@@ -66,13 +72,30 @@ def _kind(body: Any) -> str:
 
 
 TICKETS = Endpoint("Tickets", list_key="tickets", paged=True)
-TICKET_TYPES = Endpoint("TicketType", params=(("showall", "true"),))
+TICKET = Endpoint("Tickets/{id}")  # one ticket, unwrapped (docs/halo-api.md 3); not a list
+TICKET_TYPES = Endpoint("TicketType", params=(("showall", "true"), ("showinactive", "true")))
+
+# Reference lists (docs/halo-api.md 4 and 6). The parameters ask for inactive and disabled rows too:
+# a ticket may carry the id of an agent who left or of a closed client's site, and every id a ticket
+# carries must resolve.
+_ACTIVE_AND_INACTIVE = (("includeinactive", "true"), ("includeactive", "true"))
+STATUSES = Endpoint("Status", params=(("showall", "true"),))
+PRIORITIES = Endpoint("Priority")
+SLAS = Endpoint("SLA")
+TEAMS = Endpoint("Team", params=(("includedisabled", "true"), ("includeenabled", "true")))
+AGENTS = Endpoint(
+    "Agent", list_key="results", paged=True,
+    params=(("includedisabled", "true"), ("includeenabled", "true"), ("includeunassigned", "true")),
+)
+CLIENTS = Endpoint("Client", list_key="clients", paged=True, params=_ACTIVE_AND_INACTIVE)
+SITES = Endpoint("Site", list_key="sites", paged=True, params=_ACTIVE_AND_INACTIVE)
+USERS = Endpoint("Users", list_key="users", paged=True, params=_ACTIVE_AND_INACTIVE)
+CATEGORIES = Endpoint("Category", or_key="categories")
+OUTCOMES = Endpoint("Outcome", params=(("showhidden", "true"),))
+FIELD_INFO = Endpoint("FieldInfo")
 
 # path (lower case) -> endpoint, for the error handler's body checks.
-BY_PATH = {e.path.lower(): e for e in (TICKETS, TICKET_TYPES)}
-
-
-def register(endpoint: Endpoint) -> Endpoint:
-    """Declares an endpoint a stream reads, so its answers are checked against its shape."""
-    BY_PATH[endpoint.path.lower()] = endpoint
-    return endpoint
+BY_PATH = {
+    e.path.lower(): e
+    for e in (TICKETS, TICKET_TYPES, STATUSES, PRIORITIES, SLAS, TEAMS, AGENTS, CLIENTS, SITES, USERS, CATEGORIES, OUTCOMES, FIELD_INFO)
+}

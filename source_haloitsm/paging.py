@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import operator
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set
 
@@ -47,6 +48,7 @@ class Page:
     page_no: int
     page_size: int  # the page size asked for
     counts: Sequence[int] = ()
+    key: Callable[[Mapping[str, Any]], Any] = operator.itemgetter("id")  # a row's primary key
 
     def __post_init__(self) -> None:
         if not self.counts:
@@ -58,7 +60,8 @@ class Page:
 
     @property
     def ids(self) -> List[Any]:
-        return [row.get("id") for row in self.rows]
+        key = self.key
+        return [_safe_key(key, row) for row in self.rows]
 
 
 # fetch(page_no, page_size) -> Page; raises PageTooLarge on 502/504
@@ -88,13 +91,15 @@ def fetch_rows(fetch: Fetch, page_no: int, page_size: int, what: str, shrinks: i
         time.sleep(wait)
         rows: List[Dict[str, Any]] = []
         counts: List[int] = []
+        key = Page.key
         for sub_offset in range(offset, offset + page_size, smaller):
             part = fetch_rows(fetch, sub_offset // smaller + 1, smaller, what, shrinks + 1)
             rows.extend(part.rows)
             counts.extend(part.counts)
+            key = part.key
             if len(part.rows) < smaller:
                 break  # the end of the query
-        return Page(rows, counts[0] if counts else 0, page_no, page_size, tuple(counts))
+        return Page(rows, counts[0] if counts else 0, page_no, page_size, tuple(counts), key)
 
 
 class PartStats:
@@ -104,10 +109,18 @@ class PartStats:
         self.sequential = False
 
 
+def _safe_key(key_of: Callable[[Mapping[str, Any]], Any], row: Mapping[str, Any]) -> Any:
+    try:
+        return key_of(row)
+    except (KeyError, TypeError):
+        return id(row)  # a row without its key is never taken for another one
+
+
 def _fresh(page: Page, seen: Set[Any], holds: Optional[Callable[[Mapping[str, Any]], bool]]) -> List[Dict[str, Any]]:
     fresh = []
+    key_of = page.key
     for row in page.rows:
-        key = row.get("id")
+        key = _safe_key(key_of, row)
         if key in seen:
             continue
         if holds is not None and not holds(row):

@@ -52,8 +52,12 @@ def default_fields() -> List[str]:
     return sorted(name for name, f in TICKET_FIELDS.items() if f.get("default_list"))
 
 
-def ticket_schema(fields: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+def ticket_schema(fields: Optional[Sequence[str]] = None, custom_fields: Sequence[Any] = ()) -> Dict[str, Any]:
+    """The schema of a ticket stream: `fields` (or the default list row), plus a typed `cf_<name>` column
+    and Halo's raw `customfields` array when custom fields are asked for (custom_fields.py)."""
     names = list(fields) if fields else default_fields()
+    if custom_fields and "customfields" not in names:
+        names.append("customfields")
     properties = {name: _property(name) for name in names}
     properties["id"] = {"type": "integer"}  # the primary key is never null
     properties["customfields"] = {
@@ -61,6 +65,8 @@ def ticket_schema(fields: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         "items": {"type": "object", "additionalProperties": True},
     } if "customfields" in properties else None
     properties = {k: v for k, v in properties.items() if v is not None}
+    for field in custom_fields:
+        properties[field.column] = field.json_schema()
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "type": "object",

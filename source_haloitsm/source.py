@@ -19,7 +19,8 @@ from source_haloitsm.check import check_connection, verify_ticket_types
 from source_haloitsm.client import HaloClient
 from source_haloitsm.config import ConfigError, HaloConfig, migrate, parse_config
 from source_haloitsm.scheduler import Scheduler
-from source_haloitsm.streams import HaloStream, ReadContext, TicketsStream
+from source_haloitsm import custom_fields, endpoints
+from source_haloitsm.streams import REFERENCE_STREAMS, HaloStream, ReadContext, TicketsStream
 
 
 class SourceHaloitsm(AbstractSource):
@@ -50,17 +51,20 @@ class SourceHaloitsm(AbstractSource):
     def _build(self, config: Mapping[str, Any]) -> Tuple[ReadContext, List[HaloStream]]:
         halo_config = parse_config(config)
         if self._built is None or self._built[0] != halo_config:
+            client = HaloClient(halo_config)
             context = ReadContext(
-                halo_config, HaloClient(halo_config), Scheduler(halo_config.parallel_requests), batch_records=self.emit_record_batches
+                halo_config, client, Scheduler(halo_config.parallel_requests), batch_records=self.emit_record_batches
             )
-            if halo_config.ticket_types:
-                streams: List[HaloStream] = [
-                    TicketsStream(context, name=entry.name, type_id=entry.type_id, fields=entry.fields)
-                    for entry in halo_config.ticket_types
-                ]
-            else:
-                streams = [TicketsStream(context)]
-            self._built = (halo_config, context, streams)
+            if halo_config.custom_fields:
+                # The tickets' schema and requests need the fields' ids and types (one request).
+                available = custom_fields.definitions(client.get(endpoints.FIELD_INFO.path))
+                context.custom_fields = custom_fields.resolve(halo_config.custom_fields, available)
+            tickets: List[HaloStream] = (
+                [TicketsStream(context, entry=entry) for entry in halo_config.ticket_types]
+                if halo_config.ticket_types
+                else [TicketsStream(context)]
+            )
+            self._built = (halo_config, context, tickets + [stream(context) for stream in REFERENCE_STREAMS])
         return self._built[1], self._built[2]
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
@@ -77,9 +81,9 @@ class SourceHaloitsm(AbstractSource):
         try:
             by_name = {s.name: s for s in streams}
             selected = [entry for entry in catalog.streams if entry.stream.name in by_name]
-            # An unknown type_id would read as an empty stream: fail with a config_error instead.
-            if any(by_name[entry.stream.name].type_id is not None for entry in selected if isinstance(by_name[entry.stream.name], TicketsStream)):
-                verify_ticket_types(context.config, context.client, logger)
+            # A ticket type given by name needs its id; an unknown id would read as an empty stream.
+            if any(isinstance(by_name[e.stream.name], TicketsStream) and by_name[e.stream.name].entry for e in selected):
+                context.ticket_type_ids.update(verify_ticket_types(context.config, context.client, logger))
             state_manager = ConnectorStateManager(state)
             for rank, entry in enumerate(selected):
                 stream = by_name[entry.stream.name]

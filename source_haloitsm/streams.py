@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import json
+import operator
+import pkgutil
+import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
@@ -31,9 +36,10 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
-from source_haloitsm import datetimes, endpoints
+from source_haloitsm import custom_fields, datetimes, endpoints
 from source_haloitsm.client import HaloClient
-from source_haloitsm.config import DEFAULT_STREAM_NAME, HaloConfig
+from source_haloitsm.config import DEFAULT_STREAM_NAME, HaloConfig, TicketTypeStream
+from source_haloitsm.custom_fields import CustomField, Flattener
 from source_haloitsm.datetimes import parse_state_value
 from source_haloitsm.endpoints import Endpoint
 from source_haloitsm.errors import ConfigError
@@ -67,23 +73,31 @@ class ReadContext:
     scheduler: Scheduler
     batch_records: bool = False  # records go out a page at a time (records.RecordBatch)
     clock: Callable[[], dt.datetime] = lambda: datetimes.utc_now()
+    custom_fields: Tuple[CustomField, ...] = ()  # resolved against /api/FieldInfo (custom_fields.py)
+    ticket_type_ids: Dict[str, int] = dataclasses.field(default_factory=dict)  # stream name -> resolved type id
 
 
 class HaloStream(Stream, CheckpointMixin):
     """A Halo list, read through the shared client and workers, emitted in order."""
 
     endpoint: Endpoint
-    primary_key = "id"
+    primary_key: Any = "id"
     cursor_field: Any = []  # a field name for streams read in windows of it
     parts: Sequence[Mapping[str, str]] = ({},)
     params: Mapping[str, Any] = {}
-    datetime_fields: Sequence[str] = ()
-    integer_fields: Sequence[str] = ()
+    schema_name: Optional[str] = None  # schemas/<schema_name>.json (the stream's name when not set)
+    datetime_fields: Optional[Sequence[str]] = None  # default: the schema's date-time properties
+    integer_fields: Optional[Sequence[str]] = None  # default: the schema's integer properties
 
     def __init__(self, context: ReadContext, rank: int = 0):
         self.context = context
         self.rank = rank
-        self._normalize = RecordNormalizer(self.datetime_fields, self.integer_fields, self.keep_fields())
+        schema = self.get_json_schema()
+        self._normalize = RecordNormalizer(
+            self.datetime_fields if self.datetime_fields is not None else typed_fields(schema, "date-time"),
+            self.integer_fields if self.integer_fields is not None else typed_fields(schema, "integer"),
+            self.keep_fields(),
+        )
         self._reader: Optional[StreamReader] = None
         self._jobs: Dict[int, Any] = {}
         self._state_value: Optional[dt.datetime] = None
@@ -92,6 +106,21 @@ class HaloStream(Stream, CheckpointMixin):
         self._windows = 0
         self._records = 0
         self._sequential_rereads = 0
+
+    def get_json_schema(self) -> Mapping[str, Any]:
+        return load_schema(self.schema_name or self.name)
+
+    @functools.cached_property
+    def record_key(self) -> Callable[[Mapping[str, Any]], Any]:
+        """A row's primary key: rows already emitted in a window are recognised by it."""
+        keys = [self.primary_key] if isinstance(self.primary_key, str) else [k if isinstance(k, str) else k[0] for k in self.primary_key]
+        return operator.itemgetter(*keys)
+
+    @property
+    def is_resumable(self) -> bool:
+        # A list without a cursor is read whole on every sync: not the CDK's "resumable full refresh",
+        # whose state is a page token.
+        return bool(self.cursor_field)
 
     def keep_fields(self) -> Optional[Sequence[str]]:
         return None
@@ -110,7 +139,7 @@ class HaloStream(Stream, CheckpointMixin):
         body = self.context.client.get(self.endpoint.path, self.request_params(window, part, page_no, page_size))
         rows = [self._normalize(row) for row in self.endpoint.rows(body)]
         count = self.endpoint.record_count(body)
-        return Page(rows, len(rows) if count is None else count, page_no, page_size)
+        return Page(rows, len(rows) if count is None else count, page_no, page_size, key=self.record_key)
 
     # ---- planning: the default is one query over everything ----
     def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
@@ -217,18 +246,25 @@ class HaloStream(Stream, CheckpointMixin):
         if job.window is not None:
             self.logger.info(
                 f"Stream '{self.name}': window {job.window}: {stats.pages} pages, {count} records"
-                + (", read again page by page after tickets changed while it was read" if stats.sequential else "")
+                + (", read again page by page after rows changed while it was read" if stats.sequential else "")
                 + "."
             )
-            self._advance_state(job.window.end)
+        self._window_done(job.window)
+
+    def _window_done(self, window: Optional[Window]) -> None:
+        """A window's records were all emitted."""
+        if window is not None and self.cursor_field:
+            self._advance_state(window.end)
 
     def _estimate(self, index: int) -> Optional[AirbyteMessage]:
         return None
 
     def _summary(self, reader: StreamReader) -> str:
+        windows = f" in {self._windows} window{'s' if self._windows != 1 else ''}" if isinstance(self, CursorStream) else ""
+        state = f"; state {self.state}" if self.cursor_field else ""
         return (
-            f"Stream '{self.name}': done: {self._records} records in {self._windows} windows, {reader.requests} requests, "
-            f"{time.monotonic() - reader.started:.1f} s; state {self.state}."
+            f"Stream '{self.name}': done: {self._records} records{windows}, {reader.requests} request"
+            f"{'s' if reader.requests != 1 else ''}, {time.monotonic() - reader.started:.1f} s{state}."
         )
 
 
@@ -300,8 +336,37 @@ class CursorStream(HaloStream):
         ) + (f" {self._sequential_rereads} window part(s) were read again page by page because tickets changed meanwhile." if self._sequential_rereads else "")
 
 
+class ReferenceStream(HaloStream):
+    """A reference list (statuses, agents, ...): read whole on every sync, inactive rows included."""
+
+
+class ReferenceCursorStream(ReferenceStream):
+    """A reference list Halo filters by its last-update field (`lastupdatefromdate`/`lastupdatetodate`,
+    docs/halo-api.md 6). A full refresh and a first incremental read ask for everything, without a
+    date filter (a row Halo never updated may have no date); a later incremental read asks for what
+    changed since the state (minus the look-back) up to the start of the read, in one query: these
+    lists are small, so they are not split into windows. The state is the start of the last read."""
+
+    state_checkpoint_interval = None
+
+    def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
+        self._upper = self.context.clock()
+        if sync_mode == SyncMode.incremental and self._state_value is not None:
+            window: Optional[Window] = Window(self._state_value - INCREMENTAL_LOOKBACK, self._upper)
+        else:
+            window = None
+        yield window, probe(window)
+
+    def holds(self, window: Optional[Window]) -> Optional[Callable[[Mapping[str, Any]], bool]]:
+        return CursorStream.holds(self, window)
+
+    def _window_done(self, window: Optional[Window]) -> None:
+        self._advance_state(window.end if window is not None else self._upper)
+
+
 class TicketsStream(CursorStream):
-    """GET /api/Tickets, or the tickets of one ticket type (a `ticket_types` entry)."""
+    """GET /api/Tickets, or the tickets of one ticket type (a `ticket_types` entry), with the custom
+    fields the `custom_fields` setting names as `cf_<name>` columns."""
 
     endpoint = endpoints.TICKETS
     parts = STATUS_PARTS
@@ -310,23 +375,165 @@ class TicketsStream(CursorStream):
     datetime_fields = DATETIME_FIELDS
     integer_fields = INTEGER_FIELDS
 
-    def __init__(self, context: ReadContext, rank: int = 0, name: str = DEFAULT_STREAM_NAME, type_id: Optional[int] = None, fields: Optional[Sequence[str]] = None):
-        self._name = name
-        self.type_id = type_id
-        self.fields = tuple(fields) if fields else None
-        if type_id is not None:
-            self.params = {**self.params, "requesttype_id": type_id}
-        super().__init__(context, rank)
+    def __init__(self, context: ReadContext, rank: int = 0, entry: Optional[TicketTypeStream] = None):
+        self.entry = entry
+        self._name = entry.name if entry else DEFAULT_STREAM_NAME
+        self.fields = entry.fields if entry else None
         self._schema: Optional[Mapping[str, Any]] = None
+        self._flatten = Flattener(context.custom_fields)
+        self._detail_lock = threading.Lock()
+        self.detail_requests = 0  # GET /api/Tickets/{id} for custom fields Halo left out of the list
+        super().__init__(context, rank)
 
     @property
     def name(self) -> str:
         return self._name
 
+    @property
+    def type_id(self) -> Optional[int]:
+        if self.entry is None:
+            return None
+        return self.entry.type_id or self.context.ticket_type_ids.get(self.name)
+
     def keep_fields(self) -> Optional[Sequence[str]]:
-        return self.fields
+        if not self.fields:
+            return None
+        extra = ("customfields",) + tuple(f.column for f in self.context.custom_fields) if self.context.custom_fields else ()
+        return tuple(self.fields) + extra
 
     def get_json_schema(self) -> Mapping[str, Any]:
         if self._schema is None:  # the CDK asks for it once per record
-            self._schema = ticket_schema(self.fields)
+            self._schema = ticket_schema(self.fields, self.context.custom_fields)
         return self._schema
+
+    def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
+        params = super().request_params(window, part, page_no, page_size)
+        if self.entry is not None:
+            if self.type_id is None:
+                raise ConfigError(f"The ticket type {self.entry.describe()} of stream '{self.name}' was not resolved.")
+            params["requesttype_id"] = self.type_id
+        wanted = custom_fields.query_value(self.context.custom_fields)
+        if wanted:
+            params["include_custom_fields"] = wanted
+        return params
+
+    def get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Page:
+        if not self.context.custom_fields:
+            return super().get_page(window, part, page_no, page_size)
+        body = self.context.client.get(self.endpoint.path, self.request_params(window, part, page_no, page_size))
+        rows = self.endpoint.rows(body)
+        for row in rows:
+            if "customfields" not in row:
+                self._fetch_custom_fields(row)
+        rows = [self._normalize(self._flatten(row)) for row in rows]
+        count = self.endpoint.record_count(body)
+        return Page(rows, len(rows) if count is None else count, page_no, page_size, key=self.record_key)
+
+    def _fetch_custom_fields(self, row: Dict[str, Any]) -> None:
+        """Halo left `customfields` out of a list row although asked for them (an instance that ignores
+        `include_custom_fields`): the ticket's own record has them, at one request per such ticket."""
+        with self._detail_lock:
+            self.detail_requests += 1
+            first = self.detail_requests == 1
+        if first:
+            self.logger.warning(
+                f"Stream '{self.name}': Halo did not add the custom fields to the ticket list (include_custom_fields); "
+                "reading them from each such ticket instead, one request per ticket (GET /api/Tickets/{id}). The "
+                "stream's last log line counts these requests."
+            )
+        detail = self.context.client.get(f"{endpoints.TICKETS.path}/{row.get('id')}")
+        row["customfields"] = detail.get("customfields") if isinstance(detail, dict) else None
+
+    def _summary(self, reader: StreamReader) -> str:
+        summary = super()._summary(reader)
+        if self.detail_requests:
+            summary += f" {self.detail_requests} request(s) GET /api/Tickets/{{id}} read custom fields Halo left out of the list."
+        return summary
+
+
+# ---- reference streams: each a declaration (docs/halo-api.md 4 and 6 for the shapes) ----
+
+
+class Statuses(ReferenceStream):
+    name = "statuses"
+    endpoint = endpoints.STATUSES
+
+
+class TicketTypes(ReferenceStream):
+    name = "ticket_types"
+    endpoint = endpoints.TICKET_TYPES
+
+
+class Priorities(ReferenceStream):
+    """One row per SLA and priority: `priorityid` repeats across SLAs, and `id` is a GUID."""
+
+    name = "priorities"
+    endpoint = endpoints.PRIORITIES
+    primary_key = ["slaid", "priorityid"]
+
+
+class Slas(ReferenceStream):
+    name = "slas"
+    endpoint = endpoints.SLAS
+
+
+class Teams(ReferenceStream):
+    name = "teams"
+    endpoint = endpoints.TEAMS
+
+
+class Agents(ReferenceStream):
+    name = "agents"
+    endpoint = endpoints.AGENTS
+
+
+class Clients(ReferenceCursorStream):
+    name = "clients"
+    endpoint = endpoints.CLIENTS
+    cursor_field = "alastupdate"
+
+
+class Sites(ReferenceCursorStream):
+    name = "sites"
+    endpoint = endpoints.SITES
+    cursor_field = "slastupdate"
+
+
+class Users(ReferenceCursorStream):
+    name = "users"
+    endpoint = endpoints.USERS
+    cursor_field = "ulastupdate"
+
+
+class Categories(ReferenceStream):
+    name = "categories"
+    endpoint = endpoints.CATEGORIES
+
+
+class Outcomes(ReferenceStream):
+    name = "outcomes"
+    endpoint = endpoints.OUTCOMES
+
+
+class CustomFieldDefinitions(ReferenceStream):
+    name = "custom_field_definitions"
+    endpoint = endpoints.FIELD_INFO
+
+
+REFERENCE_STREAMS = (Statuses, TicketTypes, Priorities, Slas, Teams, Agents, Clients, Sites, Users, Categories, Outcomes, CustomFieldDefinitions)
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(name: str) -> Mapping[str, Any]:
+    return json.loads(pkgutil.get_data("source_haloitsm", f"schemas/{name}.json"))
+
+
+def typed_fields(schema: Mapping[str, Any], kind: str) -> List[str]:
+    """The properties of a schema that are date-times (`kind="date-time"`) or integers."""
+    names = []
+    for name, prop in schema.get("properties", {}).items():
+        types = prop.get("type", [])
+        types = types if isinstance(types, list) else [types]
+        if (kind == "date-time" and prop.get("format") == "date-time") or (kind == "integer" and "integer" in types):
+            names.append(name)
+    return names

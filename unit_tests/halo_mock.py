@@ -172,7 +172,7 @@ def check_tickets_request() -> TicketsRequestBuilder:
 
 
 def ticket_types_request() -> HttpRequest:
-    return HttpRequest(url=TICKET_TYPES_URL, query_params={"showall": "true"})
+    return HttpRequest(url=TICKET_TYPES_URL, query_params={"showall": "true", "showinactive": "true"})
 
 
 # ---------------------------------------------------------------- responses

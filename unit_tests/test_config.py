@@ -56,7 +56,10 @@ BAD = [
     ({"parallel_requests": 100}, "parallel_requests", "maximum"),
     ({"max_retries": -1}, "max_retries", "minimum"),
     ({"tenant": 7}, "tenant", "not of type"),
-    ({"ticket_types": [{"name": "incidents"}]}, "ticket_types[0]", "type_id"),
+    ({"ticket_types": [{"name": "incidents"}]}, "ticket_types", "'type' (its name"),
+    ({"ticket_types": [{"name": "incidents", "type": "Incident", "type_id": 1}]}, "ticket_types", "not both"),
+    ({"ticket_types": [{"name": "incidents", "type": "Incident", "feilds": ["summary"]}]}, "ticket_types", "unknown key(s) 'feilds'"),
+    ({"custom_fields": ["all", "CFimpact"]}, "custom_fields", "'all' already takes every"),
     ({"ticket_types": [{"name": "bad name", "type_id": 1}]}, "ticket_types[0].name", "does not match"),
     ({"ticket_types": [{"name": "a", "type_id": "one"}]}, "ticket_types[0].type_id", "not of type"),
     ({"ticket_types": {"incidents": {"type_id": 1, "fields": ["sumary"]}}}, "ticket_types", "did you mean 'summary'"),
@@ -85,3 +88,16 @@ def test_bad_setting_fails_check_and_read_with_a_config_error(overrides, setting
     assert f"'{setting}'" in read.errors[-1]["message"]
     assert "Traceback" not in read.errors[-1]["message"]
     assert SECRET not in check.raw + read.raw
+
+
+def test_a_ticket_type_is_named_by_name_or_by_id_and_custom_fields_by_name_id_or_all():
+    config = parse_config(make_config(
+        ticket_types=[{"name": "incidents", "type": "Incident"}, {"name": "changes", "type": "4"}, {"name": "old", "type_id": 2}],
+        custom_fields=["CFimpact", "167", "CFimpact"],
+    ))
+    assert [(t.name, t.type_id, t.type_name) for t in config.ticket_types] == [
+        ("incidents", None, "Incident"), ("changes", 4, None), ("old", 2, None)]
+    assert config.custom_fields == ("CFimpact", "167")
+    assert parse_config(make_config(custom_fields="all")).custom_fields == ("all",)
+    assert parse_config(make_config(custom_fields="none")).custom_fields == ()
+    assert parse_config(make_config()).custom_fields == ()
