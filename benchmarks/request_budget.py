@@ -7,7 +7,9 @@ separately), the least a reader could make, ceil(N / page_size) with N the ticke
 (deleted ones excluded), and the ratio of the two next to its target: <= 1.1x for the large case,
 <= 1.2x for the small one (full refresh). Every id must come once: missing and duplicate ids are
 printed too. Then, on the large case, `--changes` tickets change and an incremental read from the state
-of the first one must deliver them in a handful of requests. Figures are printed, never asserted.
+of the first one must deliver them in a handful of requests. Last, a full sync of every stream (with
+every custom field) and an incremental sync of every stream with no changes, per stream: records,
+requests and the allowance (a reference stream: ceil(rows/100) + 1). Figures are printed, never asserted.
 
 The connector runs in this process (`integration_tests.harness.run_connector`), the simulator on its
 own threads; request counts do not depend on timing, the seconds printed do.
@@ -98,6 +100,59 @@ def run_case(harness, tickets: int, span_days: float, target: float, args, chang
                       f"{len(changed & got)} of the {len(changed)} changed, in {api} API requests (+{tokens} token)")
 
 
+# stream -> the API path its requests go to (the simulator logs paths)
+STREAM_PATHS = {
+    "tickets": "/api/tickets", "statuses": "/api/status", "ticket_types": "/api/tickettype", "priorities": "/api/priority",
+    "slas": "/api/sla", "teams": "/api/team", "agents": "/api/agent", "clients": "/api/client", "sites": "/api/site",
+    "users": "/api/users", "categories": "/api/category", "outcomes": "/api/outcome",
+    "custom_field_definitions": "/api/fieldinfo",
+}
+
+
+def every_stream(harness, tickets: int, args) -> None:
+    """A full sync of every stream, then an incremental sync of every stream with no changes: requests per
+    stream next to its allowance (tickets: ceil(N/100) x 1.1; a reference stream: ceil(rows/100) + 1)."""
+    with HaloSimulator(tickets=tickets, seed=42) as sim, tempfile.TemporaryDirectory() as tmp:
+        config = {
+            "base_url": sim.base_url, "tenant": "demo", "client_id": "demo-client", "client_secret": "demo-secret",
+            "page_size": args.page_size, "parallel_requests": args.parallel, "rate_limit": 6000, "custom_fields": ["all"],
+        }
+        streams = list(STREAM_PATHS)
+        print(f"every stream, {tickets} tickets, custom_fields all; requests per stream (token requests apart):", flush=True)
+        first = None
+        for label, sync_mode, state in (("full sync", "full_refresh", None), ("first incremental", "incremental", None),
+                                        ("incremental, no changes", "incremental", "first")):
+            sim.reset_log()
+            started = time.monotonic()
+            out = harness.run_connector("read", config, Path(tmp) / label.replace(" ", "_").replace(",", ""),
+                                        harness.catalog(*streams, sync_mode=sync_mode),
+                                        state=harness.final_state(first) if state else None)
+            seconds = time.monotonic() - started
+            failure = _failure(out)
+            if failure:
+                print(f"  {label}: {failure}")
+                continue
+            if sync_mode == "incremental" and state is None:
+                first = out
+            log = list(sim.request_log)
+            paths = Counter(e["path"].lower() for e in log)
+            tokens = sum(1 for e in log if e["path"].lower().startswith("/auth/"))
+            total = sum(n for p, n in paths.items() if p.startswith("/api/"))
+            print(f"  {label}: {total} API requests (+{tokens} token), {len(out.records)} records, {seconds:.1f} s")
+            print(f"    {'stream':<26}{'records':>8}{'requests':>9}   allowed")
+            for stream in streams:
+                rows = len(out.records_of(stream))
+                requests = paths.get(STREAM_PATHS[stream], 0)
+                if stream == "tickets":
+                    allowed = "<= 2 (no changes)" if state else f"<= {1.1 * math.ceil(rows / args.page_size):.0f} (1.1 x ceil({rows}/{args.page_size}))"
+                else:
+                    allowed = f"<= {math.ceil(rows / args.page_size) + 1} (ceil({rows}/{args.page_size}) + 1)"
+                print(f"    {stream:<26}{rows:>8}{requests:>9}   {allowed}")
+            extra = {p: n for p, n in paths.items() if p.startswith("/api/") and p not in STREAM_PATHS.values()}
+            if extra:
+                print(f"    other: {extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20000, help="the large case (target <= 1.1x)")
@@ -107,6 +162,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--changes", type=int, default=100, help="tickets changed before the incremental read (large case)")
+    parser.add_argument("--every-stream-tickets", type=int, default=5000, help="tickets for the every-stream sync; 0 = skip it")
     args = parser.parse_args()
 
     try:
@@ -122,6 +178,8 @@ def main() -> None:
         run_case(harness, args.tickets, args.span_days, 1.1, args, args.changes)
         if args.small_tickets:
             run_case(harness, args.small_tickets, args.small_span_days, 1.2, args, 0)
+        if args.every_stream_tickets:
+            every_stream(harness, args.every_stream_tickets, args)
     finally:
         for handler, stream in zip(handlers, previous):
             handler.setStream(stream)

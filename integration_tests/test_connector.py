@@ -112,3 +112,34 @@ def test_records_keep_nulls_and_state_messages_count_exactly_the_records_before_
     assert len(out.records) == len(sim.truth())
     open_ticket = next(r for r in out.records if r["status_id"] in (1, 2, 3))
     assert "dateclosed" in open_ticket and open_ticket["dateclosed"] is None  # sent by Halo as "no date"
+
+
+def out_requests(sim):
+    return [e for e in sim.request_log if e["path"].lower() == "/api/tickets"]
+
+
+def test_ticket_types_named_by_name_in_any_case_or_by_id(simulator, tmp_path):
+    sim = simulator(tickets=800, seed=13)
+    streams = [{"name": "incidents", "type": "incident"}, {"name": "changes", "type": "4"}, {"name": "requests", "type_id": 2}]
+    config = sim_config(sim, ticket_types=streams)
+    assert run_connector("check", config, tmp_path / "check").connection_status["status"] == "SUCCEEDED"
+    out = run_connector("read", config, tmp_path / "read", catalog("incidents", "changes", "requests"))
+    assert not out.errors, out.errors
+    truth = sim.truth()
+    for stream, type_id in (("incidents", 1), ("changes", 4), ("requests", 2)):
+        assert {r["id"] for r in out.records_of(stream)} == {i for i, t in truth.items() if t["tickettype_id"] == type_id}
+    reads = [e for e in out_requests(sim) if "requesttype_id" in e["params"]]
+    assert {e["params"]["requesttype_id"] for e in reads} == {"1", "2", "4"}
+
+
+def test_an_unknown_ticket_type_name_is_a_config_error_listing_halos_types(simulator, tmp_path):
+    sim = simulator(tickets=50, seed=14)
+    config = sim_config(sim, ticket_types=[{"name": "incidents", "type": "Incidnet"}])
+    check = run_connector("check", config, tmp_path / "check").connection_status
+    read = run_connector("read", config, tmp_path / "read", catalog("incidents"))
+    assert check["status"] == "FAILED"
+    assert read.errors and read.errors[-1]["failure_type"] == "config_error"
+    for message in (check["message"], read.errors[-1]["message"]):
+        assert "'ticket_types' entry 'incidents'" in message and "'Incidnet'" in message
+        assert "1 (Incident)" in message and "4 (Change)" in message
+    assert not [e for e in sim.request_log if e["path"].lower() == "/api/tickets" and "requesttype_id" in e["params"]]

@@ -273,9 +273,9 @@ def test_single_ticket_and_other_endpoints(shared):
     assert "priorityid" in get(shared, "/api/Priority").json()[0]
     assert isinstance(get(shared, "/api/SLA").json(), list)
     assert isinstance(get(shared, "/api/FieldInfo").json(), list)
-    agents = get(shared, "/api/Agent").json()
+    agents = get(shared, "/api/Agent", includeunassigned="true").json()  # agent 1 only when asked (Q30)
     assert isinstance(agents, list) and agents[0]["id"] == 1
-    pa = get(shared, "/api/Agent", pageinate="true", page_size=5).json()
+    pa = get(shared, "/api/Agent", pageinate="true", page_size=5, includeunassigned="true").json()
     assert pa["record_count"] == len(agents) and len(pa["results"]) == 5
     cl = get(shared, "/api/Client", pageinate="true", page_size=10, page_no=1).json()
     assert cl["record_count"] > 10 and len(cl["clients"]) == 10
@@ -287,6 +287,445 @@ def test_single_ticket_and_other_endpoints(shared):
     assert acts["record_count"] == len(acts["actions"]) >= 1 and acts["actions"][0]["ticket_id"] == tid
     assert get(shared, "/api/Actions").json() == {"record_count": 0, "actions": []}
     assert get(shared, "/api/NoSuchThing").status_code == 404
+
+
+# ---------------------------------------------------------------- reference lists (Q29-Q35)
+INCLUDE_ALL = {  # the include parameters the connector sends (Q30)
+    "/api/TicketType": {"showall": "true", "showinactive": "true"},
+    "/api/Team": {"includedisabled": "true", "includeenabled": "true"},
+    "/api/Agent": {"includedisabled": "true", "includeenabled": "true", "includeunassigned": "true"},
+    "/api/Client": {"includeinactive": "true", "includeactive": "true"},
+    "/api/Site": {"includeinactive": "true", "includeactive": "true"},
+    "/api/Users": {"includeinactive": "true", "includeactive": "true"},
+    "/api/Outcome": {"showhidden": "true"},
+}
+PAGED = {"/api/Agent": "results", "/api/Client": "clients", "/api/Site": "sites", "/api/Users": "users"}
+TRUTH_OF = {"/api/TicketType": "ticket_types", "/api/Team": "teams", "/api/Agent": "agents", "/api/Client": "clients",
+            "/api/Site": "sites", "/api/Users": "users", "/api/Outcome": "outcomes", "/api/Status": "statuses",
+            "/api/SLA": "slas", "/api/Category": "categories", "/api/FieldInfo": "custom_fields"}
+
+
+def session_for(sim):
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + token(sim, s)
+    return s
+
+
+def read_list(sim, s, path, page_size=100, **params):
+    """Every row of a reference list through HTTP, paging where Halo pages; checks record_count."""
+    key = PAGED.get(path)
+    if key is None:
+        body = s.get(sim.base_url + path, params=params, timeout=10).json()
+        return body["categories"] if isinstance(body, dict) else body
+    rows, page = [], 1
+    while True:
+        body = s.get(sim.base_url + path, params={"pageinate": "true", "page_size": page_size, "page_no": page, **params},
+                     timeout=10).json()
+        assert body["page_no"] == page and body["page_size"] == min(page_size, 100)
+        rows += body[key]
+        if len(rows) >= body["record_count"] or not body[key]:
+            assert len(rows) == body["record_count"]
+            return rows
+        page += 1
+
+
+def inactive(row):
+    return row.get("inactive") is True or row.get("isdisabled") is True or row.get("hidden") is True or row.get("active") is False
+
+
+def all_tickets(sim, s, **params):
+    rows, page = [], 1
+    while True:
+        body = s.get(sim.base_url + "/api/Tickets", params={"pageinate": "true", "page_size": 100, "page_no": page,
+                                                            "order": "id", **params}, timeout=30).json()
+        rows += body["tickets"]
+        if len(body["tickets"]) < 100:
+            return rows
+        page += 1
+
+
+def test_reference_list_shapes(shared):
+    sim, _ = shared
+    for path in ("/api/Status", "/api/Priority", "/api/SLA", "/api/FieldInfo", "/api/Category"):
+        assert isinstance(get(shared, path).json(), list), path
+    for path, params in INCLUDE_ALL.items():
+        if path not in PAGED:
+            assert isinstance(get(shared, path, **params).json(), list), path
+    agents = get(shared, "/api/Agent", **INCLUDE_ALL["/api/Agent"]).json()
+    assert isinstance(agents, list) and {a["id"] for a in agents} == set(sim.truth("agents"))
+    paged = get(shared, "/api/Agent", pageinate="true", page_size=10, page_no=1, **INCLUDE_ALL["/api/Agent"]).json()
+    assert paged["record_count"] == len(agents) and [a["id"] for a in paged["results"]] == [a["id"] for a in agents[:10]]
+    for path, key in (("/api/Client", "clients"), ("/api/Site", "sites"), ("/api/Users", "users")):
+        body = get(shared, path, pageinate="true", page_size=5, page_no=2, **INCLUDE_ALL[path]).json()
+        assert list(body) == ["page_no", "page_size", "record_count", key], path
+        assert body["page_no"] == 2 and body["page_size"] == 5 and len(body[key]) == 5
+        assert body["record_count"] == len(sim.truth(key))
+    prio = get(shared, "/api/Priority").json()
+    assert all(isinstance(p["priorityid"], int) and len(p["id"]) == 36 for p in prio)
+    assert len({p["id"] for p in prio}) == len(prio) and {(p["slaid"], p["priorityid"]) for p in prio} == {
+        (s, p) for s in (1, 2) for p in (1, 2, 3, 4)}
+    tt = get(shared, "/api/TicketType", **INCLUDE_ALL["/api/TicketType"]).json()
+    assert [t for t in tt if not t["active"]] == [t for t in tt if t["id"] == 5] and len(tt) == 5
+    outcome = get(shared, "/api/Outcome", showhidden="true").json()[0]
+    assert {"id", "outcome", "buttonname", "labellong", "sequence", "hidden", "icon"} <= set(outcome)
+    # reference rows: Halo's GET datetimes (Q21) and decimal ids (Q23)
+    user = get(shared, "/api/Users", **INCLUDE_ALL["/api/Users"]).json()["users"][0]
+    assert isinstance(user["site_id"], float) and user["site_id_int"] == int(user["site_id"]) and isinstance(user["client_id"], int)
+    assert DT_RE.match(user["ulastupdate"]) and DT_RE.match(user["datecreated"])
+    site = get(shared, "/api/Site").json()["sites"][0]
+    assert isinstance(site["client_id"], float) and DT_RE.match(site["slastupdate"])
+    client = get(shared, "/api/Client").json()["clients"][0]
+    assert DT_RE.match(client["alastupdate"]) and DT_RE.match(client["datecreated"])
+    for stream, field in (("users", "ulastupdate"), ("clients", "alastupdate"), ("sites", "slastupdate")):
+        values = [r[field] for r in sim.truth(stream).values()]
+        assert all(DT_RE.match(v) for v in values) and any("." not in v for v in values) and any("." in v for v in values)
+        assert all(v[-1] != "0" for v in values if "." in v)  # trailing zeros trimmed
+    # single rows ignore the inactive filters (Q29)
+    gone = next(i for i, u in sim.truth("users").items() if u["inactive"])
+    assert get(shared, f"/api/Users/{gone}").json()["id"] == gone
+    assert get(shared, "/api/Agent/1").json()["name"] == "Unassigned"
+    assert get(shared, "/api/Category/101").json()["type_id"] == 2
+    assert get(shared, "/api/Outcome/7").json()["hidden"] is True
+    assert get(shared, "/api/Users/999999").status_code == 404 and get(shared, "/api/Category/0").status_code == 404
+
+
+@pytest.mark.parametrize("path", sorted(PAGED))
+def test_reference_paging_cap_and_record_count(shared, path):
+    sim, s = shared
+    truth = sim.truth(TRUTH_OF[path])
+    for size in (7, 100, 500):
+        rows = read_list(sim, s, path, page_size=size, **INCLUDE_ALL[path])
+        ids = [r["id"] for r in rows]
+        assert ids == sorted(truth) and len(set(ids)) == len(ids)
+    body = get(shared, path, pageinate="true", page_size=500, page_no=1, **INCLUDE_ALL[path]).json()
+    assert body["page_size"] == 100 and len(body[PAGED[path]]) == min(100, len(truth))  # silent cap (Q9)
+    past = get(shared, path, pageinate="true", page_size=10, page_no=999, **INCLUDE_ALL[path]).json()
+    assert past[PAGED[path]] == [] and past["record_count"] == len(truth)
+    sim.configure(repeat_last_page=True)
+    try:
+        last = (len(truth) - 1) // 10 + 1
+        a = get(shared, path, pageinate="true", page_size=10, page_no=last, **INCLUDE_ALL[path]).json()[PAGED[path]]
+        b = get(shared, path, pageinate="true", page_size=10, page_no=last + 3, **INCLUDE_ALL[path]).json()[PAGED[path]]
+        assert a == b and a
+    finally:
+        sim.configure(repeat_last_page=False)
+
+
+def test_unpaged_client_site_users_answer_every_row(shared):
+    sim, _ = shared
+    for path, key in (("/api/Client", "clients"), ("/api/Site", "sites"), ("/api/Users", "users")):
+        body = get(shared, path, **INCLUDE_ALL[path]).json()
+        assert list(body) == ["record_count", key] and body["record_count"] == len(body[key]) == len(sim.truth(key))
+        assert len(get(shared, path, count=3, **INCLUDE_ALL[path]).json()[key]) == 3
+
+
+@pytest.mark.parametrize("hide", [True, False])
+def test_inactive_rows_and_include_parameters(simulator, hide):
+    sim = simulator(tickets=50, seed=7, hide_inactive=hide)
+    s = session_for(sim)
+    assert sim.config()["hide_inactive"] is hide
+    for path, params in INCLUDE_ALL.items():
+        truth = sim.truth(TRUTH_OF[path])
+        dormant = {i for i, r in truth.items() if inactive(r)}
+        assert dormant, path  # Q31: every list has some
+        everything = {r["id"] for r in read_list(sim, s, path, **params)}
+        assert everything == set(truth), path
+        bare = {r["id"] for r in read_list(sim, s, path)}
+        if hide:
+            expected = set(truth) - dormant - ({1} if path == "/api/Agent" else set())
+            assert bare == expected, path
+        else:
+            assert bare == set(truth), path
+        incl = {k: v for k, v in params.items() if k.startswith(("includeinactive", "includedisabled", "showinactive", "showhidden"))}
+        assert {r["id"] for r in read_list(sim, s, path, **incl)} == set(truth) - (
+            {1} if hide and path == "/api/Agent" else set()), path
+    # the "active" parameter explicitly false leaves active rows out (Q30)
+    only = read_list(sim, s, "/api/Users", includeinactive="true", includeactive="false")
+    if hide:
+        assert only and all(u["inactive"] for u in only)
+    else:
+        assert len(only) == len(sim.truth("users"))
+    agents = read_list(sim, s, "/api/Agent", includeunassigned="true")
+    assert (1 in {a["id"] for a in agents}) and (any(a["isdisabled"] for a in agents) is not hide)
+    # a closed client: its sites and users are inactive too (Q31)
+    closed = [c for c, r in sim.truth("clients").items() if r["inactive"]]
+    assert len(closed) == 3
+    assert all(r["inactive"] for r in sim.truth("sites").values() if int(r["client_id"]) in closed)
+    assert all(r["inactive"] for r in sim.truth("users").values() if r["client_id"] in closed)
+
+
+@pytest.mark.parametrize("from_op,to_op", [(">=", "<="), (">", "<")])
+def test_reference_lastupdate_filters(shared, from_op, to_op):
+    sim, s = shared
+    sim.configure(lastupdate_from_op=from_op, lastupdate_to_op=to_op)
+    try:
+        for path, stream, field in (("/api/Users", "users", "ulastupdate"), ("/api/Client", "clients", "alastupdate"),
+                                    ("/api/Site", "sites", "slastupdate")):
+            truth = sim.truth(stream)
+            lus = sorted({r[field] for r in truth.values()})
+            lo, hi = lus[len(lus) // 4], lus[3 * len(lus) // 4]
+            ok_lo = (lambda v: v >= parse_dt_us(lo)) if from_op == ">=" else (lambda v: v > parse_dt_us(lo))
+            ok_hi = (lambda v: v <= parse_dt_us(hi)) if to_op == "<=" else (lambda v: v < parse_dt_us(hi))
+            want = {i for i, r in truth.items() if ok_lo(parse_dt_us(r[field])) and ok_hi(parse_dt_us(r[field]))}
+            for fmt in (lambda v: v, lambda v: v + "Z"):
+                got = read_list(sim, s, path, page_size=10, lastupdatefromdate=fmt(lo), lastupdatetodate=fmt(hi),
+                                **INCLUDE_ALL[path])
+                assert {r["id"] for r in got} == want and want, (path, from_op)
+            only_from = read_list(sim, s, path, lastupdatefromdate=lo, **INCLUDE_ALL[path])
+            assert {r["id"] for r in only_from} == {i for i, r in truth.items() if ok_lo(parse_dt_us(r[field]))}
+            assert get(shared, path, lastupdatefromdate="last tuesday").status_code == 400
+    finally:
+        sim.configure(lastupdate_from_op=">=", lastupdate_to_op="<=")
+    # about 1 user in 10 shares one bulk-update time (Q32)
+    counts = {}
+    for u in sim.truth("users").values():
+        counts[u["ulastupdate"]] = counts.get(u["ulastupdate"], 0) + 1
+    assert max(counts.values()) >= 10
+
+
+def test_every_id_a_ticket_carries_resolves_through_the_lists(simulator):
+    """Q31: read every list through HTTP with the include parameters; every id any ticket carries
+    (deleted tickets too) is a row, with the name the ticket shows. Without the include parameters
+    some ids do not resolve."""
+    sim = simulator(tickets=2500, seed=11)
+    s = session_for(sim)
+    lists = {path: {r["id"]: r for r in read_list(sim, s, path, **INCLUDE_ALL.get(path, {}))} for path in TRUTH_OF}
+    prios = {(p["slaid"], p["priorityid"]): p for p in read_list(sim, s, "/api/Priority")}
+    tickets = all_tickets(sim, s) + all_tickets(sim, s, deleted="true")
+    assert len(tickets) == len(sim.truth(include_deleted=True))
+    refs = {"agent_id": ("/api/Agent", "agent_name", "name"), "team_id": ("/api/Team", "team", "name"),
+            "status_id": ("/api/Status", "status_name", "name"), "client_id": ("/api/Client", "client_name", "name"),
+            "site_id": ("/api/Site", "site_name", "name"), "user_id": ("/api/Users", "user_name", "name"),
+            "sla_id": ("/api/SLA", "sla_name", "name"), "tickettype_id": ("/api/TicketType", "tickettype_name", "name")}
+    carried = {k: set() for k in refs}
+    for t in tickets:
+        for field, (path, name_field, row_name) in refs.items():
+            row = lists[path].get(t[field])
+            assert row is not None, (t["id"], field, t[field])
+            assert row[row_name] == t[name_field], (t["id"], field)
+            carried[field].add(t[field])
+        assert prios[(t["sla_id"], t["priority_id"])]["name"] == t["priority_name"]
+        site, user = lists["/api/Site"][t["site_id"]], lists["/api/Users"][t["user_id"]]
+        assert int(site["client_id"]) == t["client_id"] and user["site_id_int"] == t["site_id"]
+        for n in (1, 2, 3, 4):
+            cid = t[f"categoryid_{n}"]
+            if cid == 0:
+                assert t[f"category_{n}"] == ""
+            else:
+                cat = lists["/api/Category"][cid]
+                assert cat["type_id"] == n and cat["value"] == t[f"category_{n}"], (t["id"], n)
+    assert {t["categoryid_3"] for t in tickets} - {0} and {t["categoryid_4"] for t in tickets} - {0}
+    # tickets carry inactive rows (and agent 1): without the include parameters they would not resolve
+    bare = {path: {r["id"] for r in read_list(sim, s, path)} for path in INCLUDE_ALL if path != "/api/Outcome"}
+    for field, path in (("agent_id", "/api/Agent"), ("team_id", "/api/Team"), ("client_id", "/api/Client"),
+                        ("site_id", "/api/Site"), ("user_id", "/api/Users"), ("tickettype_id", "/api/TicketType")):
+        unresolved = carried[field] - bare[path]
+        assert unresolved and all(inactive(lists[path][i]) or i == 1 for i in unresolved), (field, unresolved)
+    assert 1 in carried["agent_id"] - bare["/api/Agent"]
+
+
+def test_category_shapes_and_type_filter(simulator):
+    sim = simulator(tickets=20)
+    s = session_for(sim)
+    u = sim.base_url + "/api/Category"
+    cats = s.get(u).json()
+    assert isinstance(cats, list) and {c["id"]: c for c in cats} == sim.truth("categories")
+    assert {c["type_id"] for c in cats} == {1, 2, 3, 4}
+    assert all({"id", "guid", "value", "category_name", "type_id", "sla_id", "priority_id"} <= set(c) for c in cats)
+    assert {c["type_id"] for c in s.get(u, params={"type_id": 3}).json()} == {3}
+    sim.configure(category_shape="object")
+    body = s.get(u).json()
+    assert list(body) == ["record_count", "categories"] and body["categories"] == cats and body["record_count"] == len(cats)
+    sim.configure(category_shape="array")
+    assert s.get(u).json() == cats
+    with pytest.raises(ValueError):
+        sim.configure(category_shape="dict")
+    assert requests.post(sim.base_url + "/_sim/config", json={"category_shape": "object"}).json()["category_shape"] == "object"
+
+
+def test_custom_field_definitions(shared):
+    fi = {f["id"]: f for f in get(shared, "/api/FieldInfo").json()}
+    assert {i: (f["name"], f["type"]) for i, f in fi.items()} == {
+        165: ("CFimpact", 2), 166: ("CFcostCentre", 0), 167: ("CFdueDate", 4), 168: ("CFcallbackNumber", 0),
+        169: ("CFinternalNotes", 1), 170: ("CFvip", 6), 171: ("CFaffectedUsers", 0), 172: ("CFhoursLost", 0)}
+    assert fi[171]["inputtype"] == 1 and fi[172]["inputtype"] == 4 and fi[166]["inputtype"] == 0
+    assert [v["id"] for v in fi[165]["values"]] == [1, 2, 3] and all(f["typeid"] == 1 for f in fi.values())
+    assert get(shared, "/api/FieldInfo/167").json()["label"] == "Due date"
+
+
+def check_custom_field_entry(entry, truth_values, definitions):
+    fid = entry["id"]
+    d = definitions[fid]
+    assert (entry["name"], entry["label"], entry["type"]) == (d["name"], d["label"], d["type"])
+    if fid not in truth_values:
+        assert entry["value"] is None and entry["display"] == ""
+        return
+    v = entry["value"]
+    assert v == truth_values[fid]
+    if d["type"] == 2:
+        assert isinstance(v, int) and entry["display"] == {o["id"]: o["name"] for o in d["values"]}[v]
+    elif d["type"] == 4:
+        assert DT_RE.match(v) and re.match(r"^\d\d/\d\d/\d{4}$", entry["display"])
+    elif d["type"] == 6:
+        assert isinstance(v, bool) and entry["display"] == ("Yes" if v else "No")
+    elif d["inputtype"] == 1:
+        assert isinstance(v, int) and not isinstance(v, bool)
+    elif d["inputtype"] == 4:
+        assert isinstance(v, float)
+    else:
+        assert isinstance(v, str) and v
+
+
+def test_custom_fields_on_the_list_and_on_a_ticket(simulator):
+    sim = simulator(tickets=400, seed=5)
+    s = session_for(sim)
+    definitions = {f["id"]: f for f in sim.truth("custom_fields").values()}
+    truth = sim.truth("ticket_custom_fields")
+    assert set(truth) == set(sim.truth())
+    assert any(not v for v in truth.values()) and any(len(v) == len(definitions) for v in truth.values())
+    for fid in definitions:  # every field has a value on some tickets and none on others
+        assert 0 < sum(fid in v for v in truth.values()) < len(truth), fid
+    everything = ",".join(map(str, definitions))
+    for ask in ("165,167", "170,165,171,172", everything, "167,9999,166"):
+        wanted = [int(x) for x in ask.split(",") if int(x) in definitions]
+        rows = all_tickets(sim, s, include_custom_fields=ask)
+        assert len(rows) == len(truth)
+        for t in rows:
+            assert [e["id"] for e in t["customfields"]] == wanted
+            for e in t["customfields"]:
+                check_custom_field_entry(e, truth[t["id"]], definitions)
+    assert all("customfields" not in t for t in all_tickets(sim, s))
+    assert all(t["customfields"] == [] for t in get((sim, s), "/api/Tickets", pageinate="true", page_size=5,
+                                                     include_custom_fields="9999").json()["tickets"])
+    blank = next(i for i, v in truth.items() if not v)
+    detail = get((sim, s), f"/api/Tickets/{blank}").json()
+    assert [e["id"] for e in detail["customfields"]] == list(definitions)
+    assert all(e["value"] is None for e in detail["customfields"])
+    full = next(i for i, v in truth.items() if len(v) == len(definitions))
+    for e in get((sim, s), f"/api/Tickets/{full}").json()["customfields"]:
+        check_custom_field_entry(e, truth[full], definitions)
+    # an instance that ignores include_custom_fields on the list (Q18)
+    sim.configure(ignore_include_custom_fields=True)
+    assert all("customfields" not in t for t in all_tickets(sim, s, include_custom_fields="165,167"))
+    assert len(get((sim, s), f"/api/Tickets/{full}").json()["customfields"]) == len(definitions)
+    sim.configure(ignore_include_custom_fields=False)
+    assert all(len(t["customfields"]) == 2 for t in all_tickets(sim, s, include_custom_fields="165,167"))
+    # values survive a ticket update (the cache of rendered rows is dropped for it)
+    changed = sim.mutate(update=3)
+    rows = {t["id"]: t for t in all_tickets(sim, s, include_custom_fields=everything)}
+    for tid in changed:
+        for e in rows[tid]["customfields"]:
+            check_custom_field_entry(e, truth[tid], definitions)
+    http = requests.get(sim.base_url + "/_sim/truth", params={"stream": "ticket_custom_fields"}).json()
+    assert {int(k): {int(f): v for f, v in d.items()} for k, d in http.items()} == truth
+
+
+def test_reference_truth_api_and_control_path(simulator):
+    sim = simulator(tickets=30, seed=3)
+    users = sim.truth("users")
+    assert users == sim.truth("user") == sim.truth("Users") and any(u["inactive"] for u in users.values())
+    prios = sim.truth("priorities")
+    assert set(prios) == {1, 2, 3, 4} and all(set(v) == {1, 2} for v in prios.values())
+    assert prios[1][2]["priorityid"] == 1 and prios[1][2]["slaid"] == 2
+    assert set(sim.truth("ticket_types")) == {1, 2, 3, 4, 5} and sim.truth("agents")[1]["name"] == "Unassigned"
+    assert set(sim.truth("custom_fields")) == set(range(165, 173))
+    for stream in ("users", "clients", "sites", "agents", "teams", "statuses", "ticket_types", "slas", "categories",
+                   "outcomes", "custom_fields", "priorities", "tickets"):
+        http = requests.get(sim.base_url + "/_sim/truth", params={"stream": stream}).json()
+        local = sim.truth(stream)
+        assert set(map(int, http)) == set(local), stream
+        if stream not in ("priorities", "tickets"):
+            assert all(http[str(k)] == v for k, v in local.items()), stream
+    assert requests.get(sim.base_url + "/_sim/truth").json() == requests.get(sim.base_url + "/_sim/truth?stream=tickets").json()
+    with pytest.raises(ValueError):
+        sim.truth("nope")
+    assert requests.get(sim.base_url + "/_sim/truth?stream=nope").status_code == 400
+    assert sim.request_log == []  # the control path is never logged
+
+
+def test_reference_mutations(simulator):
+    sim = simulator(tickets=100, seed=9, hide_inactive=False)
+    s = session_for(sim)
+    fields = {"users": "ulastupdate", "clients": "alastupdate", "sites": "slastupdate"}
+    paths = {"users": "/api/Users", "clients": "/api/Client", "sites": "/api/Site"}
+    before = {k: sim.truth(k) for k in fields}
+    newest = {k: max(parse_dt_us(r[fields[k]]) for r in before[k].values()) for k in fields}
+    tickets_before = sim.truth()
+    assert sim.mutate(users=6, clients=2, sites=3) == []  # no ticket changed
+    res = sim.mutations[-1]
+    assert [len(res[k]) for k in ("users", "clients", "sites")] == [6, 2, 3] and res["updated"] == []
+    assert sim.truth() == tickets_before
+    for k, field in fields.items():
+        after = sim.truth(k)
+        assert set(after) == set(before[k])
+        moved = {i for i in after if after[i][field] != before[k][i][field]}
+        assert moved == set(res[k])
+        assert all(parse_dt_us(after[i][field]) >= newest[k] for i in moved)
+        assert all(after[i] == before[k][i] for i in set(after) - moved)
+        # an incremental read from the previous newest value sees exactly the moved rows
+        got = {r["id"] for r in read_list(sim, s, paths[k], lastupdatefromdate=fmt_ms(newest[k] // 1000))}
+        assert moved <= got and got - moved <= {i for i in after if parse_dt_us(after[i][field]) == newest[k]}
+    r = requests.post(sim.base_url + "/_sim/mutate", json={"users": 2, "sites": 1, "update": 1}).json()
+    assert len(r["users"]) == 2 and len(r["sites"]) == 1 and r["clients"] == [] and len(r["ids"]) == 1
+    assert requests.post(sim.base_url + "/_sim/mutate", json={"agents": 1}).status_code == 400
+    # one mutated row in five also flips inactive
+    touched = set()
+    for _ in range(10):
+        sim.mutate(users=10)
+        touched |= set(sim.mutations[-1]["users"])
+    flipped = {i for i, u in sim.truth("users").items() if u["inactive"] != before["users"][i]["inactive"]}
+    assert flipped and flipped <= touched | set(res["users"]) | set(r["users"])
+
+
+def test_reference_mutation_schedule(simulator):
+    sim = simulator(tickets=50, mutate_schedule=["1:users=3:path=/api/users", {"after": 2, "clients": 1, "path": "/API/Client/"}])
+    s = session_for(sim)
+    cfg = sim.config()["mutate_schedule"]
+    assert cfg[0]["path"] == "/api/users" and cfg[0]["users"] == 3 and cfg[1]["path"] == "/api/client"
+    s.get(sim.base_url + "/api/Tickets", params={"pageinate": "true", "page_size": 10})
+    s.get(sim.base_url + "/api/Users/3")  # a single row is not a list request
+    assert sim.mutations == []
+    s.get(sim.base_url + "/api/Users", params={"pageinate": "true", "page_size": 10})
+    assert len(sim.mutations) == 1 and len(sim.mutations[0]["users"]) == 3
+    s.get(sim.base_url + "/api/Client")
+    assert len(sim.mutations) == 1
+    s.get(sim.base_url + "/api/client", params={"pageinate": "true"})
+    assert len(sim.mutations) == 2 and len(sim.mutations[1]["clients"]) == 1
+    sim.configure(mutate_schedule=[{"every": 1, "sites": 1, "path": "/api/site"}])
+    for _ in range(3):
+        s.get(sim.base_url + "/api/Site")
+    assert len(sim.mutations) == 5
+    for bad in ("1:users=-1", "1:path=/tickets", "1:agents=2"):
+        with pytest.raises(ValueError):
+            sim.configure(mutate_schedule=[bad])
+
+
+def test_faults_apply_to_reference_paths_and_are_logged(simulator):
+    sim = simulator(tickets=20, faults=["500:on=2:path=/api/users", "503:on=1:path=/api/category", "truncated:on=1:path=/api/outcome"])
+    s = session_for(sim)
+    codes = [s.get(sim.base_url + "/api/Users", params={"pageinate": "true", "page_no": n}).status_code for n in (1, 2, 3)]
+    assert codes == [200, 500, 200]
+    assert [s.get(sim.base_url + "/api/Category").status_code for _ in range(2)] == [503, 200]
+    r = s.get(sim.base_url + "/api/Outcome")
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        r.json()
+    assert s.get(sim.base_url + "/api/Client").status_code == 200
+    log = [(e["path"], e["status"], e["fault"]) for e in sim.api_requests("/api/")]
+    assert log == [("/api/Users", 200, None), ("/api/Users", 500, "500"), ("/api/Users", 200, None),
+                   ("/api/Category", 503, "503"), ("/api/Category", 200, None), ("/api/Outcome", 200, "truncated"),
+                   ("/api/Client", 200, None)]
+    assert sim.api_requests("/api/users")[1]["params"] == {"pageinate": "true", "page_no": "2"}
+
+
+def test_reference_data_is_deterministic_by_seed():
+    a, b, c = HaloSimulator(tickets=300, seed=21), HaloSimulator(tickets=300, seed=21), HaloSimulator(tickets=300, seed=22)
+    for stream in ("users", "clients", "sites", "agents", "teams", "ticket_types", "categories", "outcomes",
+                   "priorities", "custom_fields", "ticket_custom_fields", "tickets"):
+        assert a.truth(stream) == b.truth(stream), stream
+    assert a.truth("users") != c.truth("users") and a.truth("ticket_custom_fields") != c.truth("ticket_custom_fields")
+    # the same seed keeps its tickets whatever the reference lists add (reference rows have their own random streams)
+    assert [a.store.render(j) for j in range(50)] == [b.store.render(j) for j in range(50)]
 
 
 # ---------------------------------------------------------------- switches
@@ -487,10 +926,12 @@ def test_cli_help_and_usage_errors():
     assert out.returncode == 0
     for flag in ("--port", "--tickets", "--rate-limit", "--retry-after", "--token-ttl", "--token-max-uses", "--fault",
                  "--repeat-last-page", "--mutate-after", "--mutate-every", "--latency", "--lastupdate-from-op",
-                 "--lastupdate-to-op", "--echo-secrets", "--tenant", "--default-order", "--unpaged-limit"):
+                 "--lastupdate-to-op", "--echo-secrets", "--tenant", "--default-order", "--unpaged-limit",
+                 "--hide-inactive", "--category-shape", "--ignore-include-custom-fields", "users=U", "path=/api/LIST"):
         assert flag in out.stdout, flag
     for args in (["--bogus"], ["--port", "70000"], ["--port", "abc"], ["--tickets", "-1"], ["--fault", "boom"],
-                 ["--lastupdate-from-op", "=="], ["--mutate-after", "0:update=1"]):
+                 ["--lastupdate-from-op", "=="], ["--mutate-after", "0:update=1"], ["--category-shape", "dict"],
+                 ["--hide-inactive", "maybe"], ["--mutate-after", "1:users=-2"], ["--mutate-every", "1:path=/x"]):
         r = subprocess.run(py + args, capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and "usage:" in r.stderr and "error:" in r.stderr, args
 

@@ -9,15 +9,24 @@ In-process use::
         sim.request_log                  # [{time, method, path, params, status, fault, seq}, ...]
         sim.api_requests("/api/tickets") # filtered log, case-insensitive
         sim.truth()                      # {id: {last_update, tickettype_id, deleted, status_id, dateoccurred}}
+        sim.truth("users")               # {id: row as served, inactive rows included}; also clients, sites,
+                                         # agents, teams, statuses, ticket_types, slas, categories, outcomes,
+                                         # custom_fields; priorities: {priorityid: {slaid: row}}
+        sim.truth("ticket_custom_fields")  # {ticket id: {field id: value}} (fields with a value only)
         sim.mutate(update=5, create=2, delete=1)
+        sim.mutate(users=3, clients=1, sites=2)  # their last-update time moves to now
         sim.issued_tokens
+
+Halo's reference lists are served consistent with the tickets (every id a ticket
+carries resolves, inactive rows included): Status, TicketType, Priority, SLA,
+Team, Agent, Client, Site, Users, Category, Outcome, FieldInfo (quirks.py Q29-Q35).
 
 Command line: ``python -m integration_tests.halo_simulator --help``.
 
 Control path (no auth, never logged): ``GET /_sim/log``, ``POST /_sim/reset_log``,
-``GET /_sim/truth[?include_deleted=true]``, ``GET|POST /_sim/config`` (JSON switches),
-``POST /_sim/mutate`` (``{"update": n, "create": n, "delete": n, "ids": [...]}``),
-``GET /_sim/tokens``, ``POST /_sim/invalidate_tokens``, ``GET /_sim/health``.
+``GET /_sim/truth[?stream=users][&include_deleted=true]``, ``GET|POST /_sim/config`` (JSON switches),
+``POST /_sim/mutate`` (``{"update": n, "create": n, "delete": n, "ids": [...], "users": n, "clients": n,
+"sites": n}``), ``GET /_sim/tokens``, ``POST /_sim/invalidate_tokens``, ``GET /_sim/health``.
 
 Every Halo quirk reproduced is described once, in ``quirks.py``; switches are
 listed in ``server.SWITCHES``; fault and mutation-schedule syntax in ``faults.py``.

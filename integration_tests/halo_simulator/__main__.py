@@ -7,7 +7,7 @@ import sys
 import threading
 
 from .faults import FAULT_KINDS, Fault, MutationRule
-from .server import DEFAULT_ORDERS, SWITCHES, HaloSimulator
+from .server import CATEGORY_SHAPES, DEFAULT_ORDERS, SWITCHES, HaloSimulator
 
 
 def _port(v: str) -> int:
@@ -111,11 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fault-seed", type=int, default=0, help=SWITCHES["fault_seed"][1])
     g.add_argument("--latency", type=_nonneg_float, default=0.0, help=SWITCHES["latency"][1])
     g.add_argument("--latency-jitter", type=_nonneg_float, default=0.0, help=SWITCHES["latency_jitter"][1])
+    mut = "K[:update=M][:create=C][:delete=D][:users=U][:clients=L][:sites=S][:path=/api/LIST]"
     g.add_argument("--mutate-after", dest="mutate_schedule", type=_mutation, action="append", default=[],
-                   metavar="K[:update=M][:create=C][:delete=D]",
-                   help="after the K-th ticket page request, update/create/delete tickets (repeatable)")
+                   metavar=mut,
+                   help="after the K-th list request to path (default /api/tickets, the ticket page requests), "
+                        "update/create/delete tickets and move the last-update time of U users, L clients, S sites "
+                        "to now (repeatable)")
     g.add_argument("--mutate-every", dest="mutate_schedule", type=lambda v: _mutation(v, True), action="append",
-                   metavar="K[:update=M][:create=C][:delete=D]", help="same, after every K-th ticket page request")
+                   metavar=mut, help="same, after every K-th such request")
     g = p.add_argument_group("ticket list behaviour")
     g.add_argument("--repeat-last-page", action="store_true", help=SWITCHES["repeat_last_page"][1])
     g.add_argument("--lastupdate-from-op", choices=(">=", ">"), default=">=", help=SWITCHES["lastupdate_from_op"][1])
@@ -126,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--echo-requested-page-size", action="store_true", help=SWITCHES["echo_requested_page_size"][1])
     g.add_argument("--default-order", choices=tuple(DEFAULT_ORDERS), default="dateoccurred_desc",
                    help=SWITCHES["default_order"][1])
+    g.add_argument("--ignore-include-custom-fields", action="store_true",
+                   help=SWITCHES["ignore_include_custom_fields"][1])
+    g = p.add_argument_group("reference lists (Agent, Team, Client, Site, Users, TicketType, Category, Outcome ...)")
+    g.add_argument("--hide-inactive", type=_on_off, default=True, metavar="on|off", help=SWITCHES["hide_inactive"][1])
+    g.add_argument("--category-shape", choices=CATEGORY_SHAPES, default="array", help=SWITCHES["category_shape"][1])
+    g = p.add_argument_group("other")
     g.add_argument("--echo-secrets", action="store_true", help=SWITCHES["echo_secrets"][1])
     return p
 

@@ -20,9 +20,13 @@ several fire on one request the first in the list wins, except ``delay``,
 which adds its sleep and lets the request (or another fault) proceed.
 
 Mutation schedule specs (``--mutate-after`` / ``mutate_schedule``):
-``{"after": k, "repeat": false, "update": m, "create": c, "delete": d}``:
-after the k-th ticket-list page request has been answered (and, with
-``repeat``, after every k-th), update / create / delete tickets.
+``{"after": k, "repeat": false, "update": m, "create": c, "delete": d,
+"users": u, "clients": l, "sites": s, "path": "/api/tickets"}``:
+after the k-th list request to ``path`` has been answered (default: the ticket
+list; e.g. ``/api/users`` counts GET /api/Users list requests; case-insensitive)
+- and, with ``repeat``, after every k-th - update / create / delete tickets
+and move the last-update time of ``users`` / ``clients`` / ``sites`` random
+reference rows to now (quirks.py, simulator-only behaviour). CLI form: ``K:update=M:users=U:path=/api/users``.
 """
 from __future__ import annotations
 
@@ -154,6 +158,10 @@ class MutationRule:
     update: int = 0
     create: int = 0
     delete: int = 0
+    users: int = 0
+    clients: int = 0
+    sites: int = 0
+    path: str = "/api/tickets"
     done: int = 0
 
     @classmethod
@@ -165,15 +173,20 @@ class MutationRule:
         if not isinstance(spec, dict):
             raise ValueError(f"mutation spec must be a dict or string, got {spec!r}")
         spec = dict(spec)
-        unknown = set(spec) - {"after", "every", "repeat", "update", "create", "delete"}
+        unknown = set(spec) - {"after", "every", "repeat", "update", "create", "delete", "users", "clients", "sites",
+                               "path"}
         if unknown:
             raise ValueError(f"unknown mutation option(s) {sorted(unknown)}")
         if "every" in spec:
             spec["after"] = spec.pop("every")
             spec["repeat"] = True
+        path = "/" + str(spec.get("path", "/api/tickets")).strip().strip("/").lower()
+        if not path.startswith("/api/"):
+            raise ValueError("mutation 'path' must be an /api/<list> path, e.g. /api/users")
         r = cls(after=int(spec["after"]), repeat=_bool(spec.get("repeat", False)), update=int(spec.get("update", 0)),
-                create=int(spec.get("create", 0)), delete=int(spec.get("delete", 0)))
-        if r.after < 1 or min(r.update, r.create, r.delete) < 0:
+                create=int(spec.get("create", 0)), delete=int(spec.get("delete", 0)), users=int(spec.get("users", 0)),
+                clients=int(spec.get("clients", 0)), sites=int(spec.get("sites", 0)), path=path)
+        if r.after < 1 or min(r.update, r.create, r.delete, r.users, r.clients, r.sites) < 0:
             raise ValueError("mutation 'after' must be >= 1 and counts >= 0")
         return r
 
@@ -186,4 +199,5 @@ class MutationRule:
 
     def to_dict(self) -> dict:
         return {"after": self.after, "repeat": self.repeat, "update": self.update, "create": self.create,
-                "delete": self.delete, "done": self.done}
+                "delete": self.delete, "users": self.users, "clients": self.clients, "sites": self.sites,
+                "path": self.path, "done": self.done}

@@ -86,9 +86,14 @@ Q16 ``datesearch`` + ``startdate``/``enddate`` (inclusive). Both spellings
 Q17 Date parameter formats: ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM:SS`` with an
     optional fraction and optional ``Z`` (or ``+hh:mm``) (§2.3: haloitsm-mcp,
     HaloPsa.Api, HaloAPI, django-psa). Naive values are UTC.
-Q18 ``include_custom_fields=<ids>`` adds a ``customfields`` array to list
-    rows (§2.3, django-psa); single GETs always carry ``customfields`` (§3,
-    open question 12 of §7.1 - we always include them).
+Q18 ``include_custom_fields=<ids>`` (comma-separated field ids) adds a
+    ``customfields`` array to list rows (§2.3, django-psa): one object per
+    requested field Halo knows, in the order asked, unknown ids skipped (our
+    choice). Whether every instance honours it on the list is UNKNOWN
+    (§7.1 question 16): [ignore_include_custom_fields] makes list rows never
+    carry ``customfields``. Single GETs always carry ``customfields`` with
+    every field (§3, open question 12 of §7.1 - we always include them).
+    Values: Q35.
 Q19 ``includedetails=false`` on the list is not honoured: full ``details``
     always come back (Simvay runbook; §2.3).
 
@@ -114,12 +119,16 @@ Q24 ``GET /api/Tickets/{id}``: one unwrapped object with ``customfields``,
     ``details_html``, nested ``priority`` (``id`` is a GUID, ``priorityid``
     the int), ``reference``, ``tags`` (§3). Unknown id: 404.
 Q25 Bare arrays: ``/api/TicketType``, ``/api/Status``, ``/api/Team``,
-    ``/api/Priority`` (key ``priorityid``), ``/api/SLA`` (§4, §6).
-    ``/api/Agent`` is a bare array, but ``{record_count, results}`` when
+    ``/api/Priority`` (key ``priorityid``), ``/api/SLA`` (§4, §6),
+    ``/api/Outcome`` (Q34). ``/api/Agent`` is a bare array, but
+    ``{record_count, results}`` (plus our ``page_no``/``page_size``) when
     ``pageinate=true`` (§6, INFERRED). Wrapped: ``/api/Users`` -> ``users``,
     ``/api/Client`` -> ``clients``, ``/api/Site`` -> ``sites``,
     ``/api/Actions`` -> ``actions`` (with ``record_count``). ``/api/FieldInfo``
-    is a bare array of custom field definitions.
+    is a bare array of custom field definitions (Q35). ``/api/Category``:
+    Q33. Priority rows come once per SLA (``slaid``): ``priorityid`` repeats
+    across SLAs and only the GUID ``id`` is unique (swagger ``Policy`` has
+    ``slaid`` and ``priorityid``).
 Q26 ``/api/Actions`` needs ``ticket_id``; without it nothing is returned
     (halopsa-pypi claim). Action ``id`` is unique only within a ticket (§6).
 
@@ -137,12 +146,94 @@ Q28 5xx bodies are .NET exception JSON ``{"ClassName":"System.Exception",
     ``faults.py``) adds 500, 502, 503, 504, 429, dropped connections, delays,
     200-with-HTML and truncated JSON.
 
+Reference lists (§4, §6)
+------------------------
+Q29 Paging where Halo pages: ``/api/Agent`` (only with ``pageinate=true``),
+    ``/api/Client``, ``/api/Site``, ``/api/Users`` take ``pageinate``,
+    ``page_size`` (capped as Q9), ``page_no`` and [repeat_last_page] (Q12);
+    ``record_count`` is the number of rows the query matches (after the
+    inactive and last-update filters). Without ``pageinate`` Client, Site
+    and Users answer every row, or the first ``count``. The other lists are
+    not paged. A single row (``/api/Users/{id}`` ...) ignores every filter.
+    Filters besides Q30 and Q32: Site ``client_id``, Users ``site_id``,
+    Category ``type_id``; other parameters are ignored (Q8).
+Q30 Inactive rows. The include parameters (swagger, HaloAPI, django-psa):
+    Agent ``includedisabled``/``includeenabled``/``includeunassigned``;
+    Team ``includedisabled``/``includeenabled``; Client, Site, Users
+    ``includeinactive``/``includeactive``; TicketType ``showinactive``;
+    Outcome ``showhidden``. Whether Halo leaves inactive rows out when they
+    are not asked for is UNKNOWN (§7.1 question 15) [hide_inactive, default
+    on]: on, an inactive / disabled / hidden row is listed only when its
+    include parameter is true, an active row unless the "enabled/active"
+    parameter is explicitly false, and agent 1 ("Unassigned") only with
+    ``includeunassigned=true``; off, every row is always listed.
+Q31 Which rows are inactive, and the field that says so: agents
+    ``isdisabled`` (3 agents who left); teams ``inactive`` (team 6); clients
+    ``inactive`` (3 closed clients, with all their sites and users); sites
+    ``inactive`` (also about 1 in 8 sites of clients with several); users
+    ``inactive`` (also about 1 in 12); one retired ticket type (id 5
+    "Legacy Request"): ``active: false`` (the swagger's RequestType_List has
+    no flag; ``active`` is what django-psa reads, §4.1), and it is the type
+    of a few of the oldest tickets; outcomes ``hidden`` (2). Tickets carry
+    the ids of all of these, and agent 1, so a client that leaves out the
+    include parameters cannot resolve them. Every id a ticket carries
+    (agent, team, status, client, site, user, priority, SLA, ticket type,
+    ``categoryid_1``..``4``) is a row of its list.
+Q32 Last-update fields (naive UTC, Q21, on SQL ticks, some whole seconds,
+    about 1 user in 10 sharing one bulk-update time): Users ``ulastupdate``,
+    Client ``alastupdate``, Site ``slastupdate`` (swagger ``Users``,
+    ``Area``; Site's is not in the swagger's Site_List - INFERRED).
+    ``lastupdatefromdate``/``lastupdatetodate`` filter them as Q15
+    (swagger lists both on /Users, /Client, /Site), with the same
+    [lastupdate_from_op] / [lastupdate_to_op]; an unparseable date is a 400.
+Q33 ``GET /api/Category``: "List of CategoryDetail" (swagger); its shape is
+    UNKNOWN (§6, §7.1 question 14; HaloAPI accepts both)
+    [category_shape: "array" (default) | "object" = ``{record_count,
+    categories}``]. Rows: ``id``, ``guid``, ``value``, ``category_name``,
+    ``type_id``, ``sla_id``, ``priority_id``, ... (swagger CategoryDetail).
+    Mapping (our choice): ``type_id`` N is the category a ticket names in
+    ``category_N``; ``value`` is that name (``category_name`` the same, as
+    our values are not hierarchical); ``categoryid_N`` is the row's ``id``.
+    Ids: type 1 from 1, type 2 from 101, type 3 from 201, type 4 from 301;
+    0 on a ticket means none (and ``category_N`` is "").
+Q34 ``GET /api/Outcome``: a bare array of TOutcome rows (``id``,
+    ``outcome``, ``buttonname``, ``labellong``, ``sequence``, ``hidden``,
+    ``icon`` ..., the fields django-psa reads, §6). ``showhidden=true`` also
+    lists hidden ones (Q30).
+Q35 Custom fields. ``/api/FieldInfo`` rows: ``id``, ``name`` (``CF...``),
+    ``label``, ``type``, ``inputtype``, ``typeid`` 1 (tickets), ``values``
+    for a selection (§6, swagger FieldInfo). Type codes (django-psa
+    ``UDF_TYPE_MAP``, §3): 0 text, 1 memo, 2 single selection, 3 multiple
+    selection, 4 date, 5 time, 6 checkbox, 10 rich text. Halo has no number
+    type: a number is a text field (0) whose ``inputtype`` restricts input;
+    we use ``inputtype`` 1 for integers, 4 for decimals (INFERRED codes).
+    Fields: 165 Impact (2), 166 Cost centre (0), 167 Due date (4),
+    168 Callback number (0), 169 Internal notes (1), 170 VIP caller (6),
+    171 Affected users (0, inputtype 1), 172 Hours lost (0, inputtype 4).
+    A ``customfields`` object: ``{id, name, label, type, value, display,
+    ...settings}`` (uktrade, swagger CustomField). ``value`` by type: text
+    and memo a string; number inputs a JSON number; date a Halo datetime
+    (Q21) with ``display`` ``dd/mm/yyyy``; checkbox a boolean (``display``
+    Yes/No); single selection the option's ``id`` with ``display`` its
+    name. Per ticket, deterministic from the seed: each field has a value
+    on a share of tickets, and about 7% of tickets have none at all. A field
+    without a value is still listed when asked for, with ``value`` null and
+    ``display`` "" (UNKNOWN what Halo sends; our choice).
+
 Simulator-only behaviour (not Halo)
 -----------------------------------
 * [echo_secrets]: error bodies echo the submitted client secret / bearer
   token so leak tests can prove the connector never prints them.
 * Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo, §2.7).
 * The control path ``/_sim/*`` needs no auth and is never logged.
+* Ground truth: ``truth(stream)`` / ``GET /_sim/truth?stream=`` - tickets,
+  ``ticket_custom_fields`` ({ticket id: {field id: value}}, fields with a
+  value only) and every reference list ({id: row as served, inactive rows
+  included}; priorities {priorityid: {slaid: row}}).
+* Mutations of reference rows (``mutate(users=, clients=, sites=)``, the
+  ``/_sim/mutate`` body, mutation schedules): the last-update time of n
+  random rows moves to now, and one in five also flips ``inactive``.
+  Reference rows are never created or deleted.
 """
 
 NO_DATE_1900 = "1900-01-01T00:00:00"

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import orjson
 
 from . import quirks
-from .data import TicketStore, fmt_ms, parse_dt_us
+from .data import CUSTOM_FIELD_BY_ID, TicketStore, fmt_ms, parse_dt_us
 from .faults import FAULT_KINDS, Fault, MutationRule
 
 # name -> (default, help). Every switch is a constructor kwarg, a configure() kwarg,
@@ -47,7 +47,34 @@ SWITCHES = {
     "max_page_size": (100, "silent page_size cap (Q9)"),
     "echo_requested_page_size": (False, "echo the requested, not the capped, page_size (Q9)"),
     "default_order": ("dateoccurred_desc", "order without order=: dateoccurred_desc | pseudo_random | id (Q13)"),
+    "hide_inactive": (True, "reference lists leave inactive / disabled / hidden rows (and agent 1) out unless "
+                            "the request's include parameter asks for them; off = always listed (Q30, UNKNOWN)"),
+    "category_shape": ("array", "GET /api/Category answers a bare 'array' or an 'object' {record_count, categories} "
+                                "(Q33, UNKNOWN)"),
+    "ignore_include_custom_fields": (False, "ticket list rows never carry customfields, whatever "
+                                            "include_custom_fields asks (Q18, UNKNOWN)"),
 }
+CATEGORY_SHAPES = ("array", "object")
+# Q30: per reference list: (row field, its value on an inactive row, parameter that includes inactive
+# rows, parameter that may leave active rows out)
+INACTIVE_RULES = {
+    "agent": ("isdisabled", True, "includedisabled", "includeenabled"),
+    "team": ("inactive", True, "includedisabled", "includeenabled"),
+    "client": ("inactive", True, "includeinactive", "includeactive"),
+    "site": ("inactive", True, "includeinactive", "includeactive"),
+    "users": ("inactive", True, "includeinactive", "includeactive"),
+    "tickettype": ("active", False, "showinactive", None),
+    "outcome": ("hidden", True, "showhidden", None),
+}
+# truth(stream) names; endpoint names and singulars are accepted too
+TRUTH_STREAMS = {"tickets": "tickets", "ticket_custom_fields": "ticket_custom_fields", "agents": "agents",
+                 "teams": "teams", "statuses": "statuses", "ticket_types": "ticket_types", "priorities": "priorities",
+                 "slas": "slas", "clients": "clients", "sites": "sites", "users": "users", "categories": "categories",
+                 "outcomes": "outcomes", "custom_fields": "custom_fields",
+                 "agent": "agents", "team": "teams", "status": "statuses", "tickettype": "ticket_types",
+                 "tickettypes": "ticket_types", "ticket_type": "ticket_types", "priority": "priorities", "sla": "slas",
+                 "client": "clients", "site": "sites", "user": "users", "category": "categories", "outcome": "outcomes",
+                 "fieldinfo": "custom_fields", "custom_field_definitions": "custom_fields", "ticket": "tickets"}
 DEFAULT_ORDERS = {"dateoccurred_desc": (("occ", True),), "pseudo_random": (), "id": (("id", False),)}
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error",
@@ -98,11 +125,12 @@ def _sendmsg_all(sock, bufs) -> None:
 
 
 class Resp:
-    __slots__ = ("status", "body", "ctype", "headers", "ticket_page")
+    __slots__ = ("status", "body", "ctype", "headers", "ticket_page", "list_path")
 
     def __init__(self, status=200, body=b"", ctype=JSON, headers=None):
         self.status, self.body, self.ctype, self.headers = status, body, ctype, headers or {}
         self.ticket_page = False
+        self.list_path = None  # "/api/<list>" for a list answer (mutation schedules count them)
 
 
 def jresp(obj, status=200, headers=None) -> Resp:
@@ -181,6 +209,7 @@ class HaloSimulator:
         self._tokens: dict = {}
         self._rate = collections.deque()
         self._ticket_page_requests = 0
+        self._list_requests: collections.Counter = collections.Counter()
         self._seq = 0
         self.mutations: list = []
         self.max_concurrency = 0  # most /auth + /api requests in flight at once
@@ -211,6 +240,9 @@ class HaloSimulator:
                 elif k == "lastupdate_to_op":
                     if v not in ("<=", "<"):
                         raise ValueError("lastupdate_to_op must be '<=' or '<'")
+                elif k == "category_shape":
+                    if v not in CATEGORY_SHAPES:
+                        raise ValueError(f"category_shape must be one of {', '.join(CATEGORY_SHAPES)}")
                 elif k == "default_order":
                     if v not in DEFAULT_ORDERS:
                         raise ValueError(f"default_order must be one of {', '.join(DEFAULT_ORDERS)}")
@@ -293,14 +325,32 @@ class HaloSimulator:
         with self._lock:
             self.request_log.clear()
 
-    def truth(self, include_deleted: bool = False) -> dict:
-        return self.store.truth(include_deleted=include_deleted)
+    def truth(self, stream: str = "tickets", include_deleted: bool = False) -> dict:
+        """Ground truth (quirks.py, simulator-only). ``tickets`` (default): {id: {last_update,
+        tickettype_id, deleted, status_id, dateoccurred}}; ``ticket_custom_fields``: {ticket id:
+        {field id: value}} (fields with a value only); a reference list (``users``, ``clients``, ``sites``, ``agents``, ``teams``,
+        ``statuses``, ``ticket_types``, ``slas``, ``categories``, ``outcomes``, ``custom_fields``):
+        {id: row as served, inactive rows included}; ``priorities``: {priorityid: {slaid: row}}.
+        ``include_deleted`` applies to the ticket streams."""
+        name = TRUTH_STREAMS.get(str(stream).strip().lower())
+        if name is None:
+            raise ValueError(f"unknown truth stream {stream!r}; choose from {', '.join(sorted(set(TRUTH_STREAMS.values())))}")
+        if name == "tickets":
+            return self.store.truth(include_deleted=include_deleted)
+        if name == "ticket_custom_fields":
+            return self.store.custom_field_truth(include_deleted=include_deleted)
+        return self.store.ref.truth(name)
 
-    def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None) -> list:
+    def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None, users: int = 0,
+               clients: int = 0, sites: int = 0) -> list:
         """Update ``update`` random tickets (plus the given ``ids``): their last_update moves to now;
-        create ``create`` new tickets; soft-delete ``delete`` random tickets. Returns the affected
-        ids (updated, then created, then deleted); the breakdown is ``sim.mutations[-1]``."""
-        res = self.store.mutate(update=update, create=create, delete=delete, ids=ids)
+        create ``create`` new tickets; soft-delete ``delete`` random tickets; move the last-update
+        time (``ulastupdate``, ``alastupdate``, ``slastupdate``) of ``users`` / ``clients`` / ``sites``
+        random rows to now, flipping ``inactive`` on one in five (quirks.py, simulator-only).
+        Returns the affected ticket ids (updated, then created, then deleted); the breakdown, with
+        the reference rows' ids under ``users`` / ``clients`` / ``sites``, is ``sim.mutations[-1]``."""
+        res = self.store.mutate(update=update, create=create, delete=delete, ids=ids, users=users,
+                                clients=clients, sites=sites)
         with self._lock:
             self.mutations.append({"time": time.time(), **res})
         return res["updated"] + res["created"] + res["deleted"]
@@ -458,18 +508,22 @@ class HaloSimulator:
             return
         self._log(method, path, params, status, fault)
         self._send(h, r)
-        if r.ticket_page:
-            self._after_ticket_page()
+        if r.ticket_page or r.list_path:
+            self._after_list_page(r.list_path or "/api/tickets")
 
-    def _after_ticket_page(self) -> None:
+    def _after_list_page(self, list_path: str) -> None:
+        """Mutation schedules: each rule counts the list requests of its ``path`` (faults.py)."""
         with self._lock:
-            self._ticket_page_requests += 1
-            n = self._ticket_page_requests
-            due = [m for m in self.mutate_schedule if m.due(n)]
+            self._list_requests[list_path] += 1
+            if list_path == "/api/tickets":
+                self._ticket_page_requests += 1
+            n = self._list_requests[list_path]
+            due = [m for m in self.mutate_schedule if m.path == list_path and m.due(n)]
             for m in due:
                 m.done += 1
         for m in due:
-            self.mutate(update=m.update, create=m.create, delete=m.delete)
+            self.mutate(update=m.update, create=m.create, delete=m.delete, users=m.users, clients=m.clients,
+                        sites=m.sites)
 
     def _fault_response(self, kind: str, h, form) -> Resp:
         secret_echo = ""
@@ -602,47 +656,71 @@ class HaloSimulator:
                 t = dict(t, fields=[{"id": cf["id"], "name": cf["name"], "label": cf["label"]}
                                     for cf in ref.fieldinfo_payload()])
                 return jresp(t)
-            return jresp(types)
+            return self._listed(jresp(self._visible("tickettype", types, q)), name)
         if name == "status":
-            return jresp(ref.statuses())
+            return self._listed(jresp(ref.statuses()), name)
         if name == "team":
-            return jresp(ref.teams_payload())
+            return self._listed(jresp(self._visible("team", ref.teams_payload(), q)), name)
         if name == "priority":
-            return jresp(ref.priorities_payload())
+            return self._listed(jresp(ref.priorities_payload()), name)
         if name == "sla":
-            return jresp(ref.slas_payload())
+            return self._listed(jresp(ref.slas_payload()), name)
         if name == "fieldinfo":
             fi = ref.fieldinfo_payload()
             if rest:
                 fid = _int(rest[0])
                 f = next((x for x in fi if x["id"] == fid), None)
                 return jresp(f) if f else Resp(404)
-            return jresp(fi)
+            return self._listed(jresp(fi), name)
+        if name == "category":  # Q33
+            cats = ref.categories_payload()
+            if rest:
+                return self._single(cats, rest)
+            if q.get("type_id"):
+                t = _int(q["type_id"])
+                cats = [c for c in cats if c["type_id"] == t]
+            if self.category_shape == "object":
+                return self._listed(jresp({"record_count": len(cats), "categories": cats}), name)
+            return self._listed(jresp(cats), name)
+        if name == "outcome":  # Q34
+            outs = ref.outcomes_payload()
+            if rest:
+                return self._single(outs, rest)
+            return self._listed(jresp(self._visible("outcome", outs, q)), name)
         if name == "agent":
             agents = ref.agents_payload()
             if rest:
                 if rest[0] == "me":
                     return jresp(agents[1])
-                aid = _int(rest[0])
-                a = next((x for x in agents if x["id"] == aid), None)
-                return jresp(a) if a else Resp(404)
+                return self._single(agents, rest)
+            agents = self._visible("agent", agents, q)
             if _b(q.get("pageinate", "")):
-                return self._paged("results", agents, q, echo_paging=True)
-            return jresp(agents)
+                return self._listed(self._paged("results", agents, q, echo_paging=True), name)
+            return self._listed(jresp(agents), name)
         if name == "client":
-            return self._list_endpoint("clients", ref.clients_payload(), q, rest)
+            rows, lus = ref.snapshot("clients")
+            if rest:
+                return self._single(rows, rest)
+            rows = self._last_update_filter(rows, lus, q)
+            return self._listed(self._paged("clients", self._visible("client", rows, q), q, echo_paging=True), name)
         if name == "site":
-            sites = ref.sites_payload()
+            rows, lus = ref.snapshot("sites")
+            if rest:
+                return self._single(rows, rest)
+            rows = self._last_update_filter(rows, lus, q)
             if q.get("client_id"):
                 cid = _int(q["client_id"])
-                sites = [s for s in sites if s["client_id"] == cid]
-            return self._list_endpoint("sites", sites, q, rest)
+                rows = [s for s in rows if s["client_id"] == cid]
+            return self._listed(self._paged("sites", self._visible("site", rows, q), q, echo_paging=True), name)
         if name == "users":
-            users = ref.users_payload()
+            rows, lus = ref.snapshot("users")
+            if rest:
+                return self._single(rows, rest)
+            rows = self._last_update_filter(rows, lus, q)
             if q.get("site_id"):
                 sid = _int(q["site_id"])
-                users = [u for u in users if u["site_id_int"] == sid]
-            return self._list_endpoint("users", users, q, rest)
+                rows = [u for u in rows if u["site_id_int"] == sid]
+            return self._listed(self._paged("users", self._visible("users", rows, q), q, echo_paging=True), name)
         if name == "actions":
             tid = _int(q.get("ticket_id", ""))
             acts = st.actions(tid) if tid else []  # Q26
@@ -656,12 +734,53 @@ class HaloSimulator:
             return jresp({"record_count": len(acts), "actions": acts})
         return Resp(404)
 
-    def _list_endpoint(self, key, items, q, rest) -> Resp:
-        if rest:
-            i = _int(rest[0])
-            it = next((x for x in items if x["id"] == i), None)
-            return jresp(it) if it else Resp(404)
-        return self._paged(key, items, q, echo_paging=True)
+    @staticmethod
+    def _single(items, rest) -> Resp:
+        """One row by id (a single GET ignores the inactive filters, Q30); 404 if there is none."""
+        i = _int(rest[0])
+        it = next((x for x in items if x["id"] == i), None) if len(rest) == 1 else None
+        return jresp(it) if it else Resp(404)
+
+    @staticmethod
+    def _listed(r: Resp, name: str) -> Resp:
+        r.list_path = "/api/" + name
+        return r
+
+    def _visible(self, endpoint: str, rows, q):
+        """Q30: with [hide_inactive], inactive / disabled / hidden rows only when the request's include
+        parameter is true; active rows unless the 'active' parameter is explicitly false; agent 1
+        ("Unassigned") only with includeunassigned=true."""
+        if not self.hide_inactive:
+            return rows
+        field, inactive_value, incl, active_param = INACTIVE_RULES[endpoint]
+        with_inactive = _b(q.get(incl, ""))
+        with_active = not (active_param and active_param in q and not _b(q[active_param]))
+        with_unassigned = endpoint != "agent" or _b(q.get("includeunassigned", ""))
+        out = []
+        for r in rows:
+            if endpoint == "agent" and r["id"] == 1:
+                if with_unassigned:
+                    out.append(r)
+            elif (r[field] == inactive_value and with_inactive) or (r[field] != inactive_value and with_active):
+                out.append(r)
+        return out
+
+    def _last_update_filter(self, rows, lus, q):
+        """Q32: lastupdatefromdate / lastupdatetodate on the list's last-update field, compared as
+        [lastupdate_from_op] / [lastupdate_to_op] say (as for tickets, Q15)."""
+        lf, lt = self._date(q, "lastupdatefromdate"), self._date(q, "lastupdatetodate")
+        if lf is None and lt is None:
+            return rows
+        gt, lt_strict = self.lastupdate_from_op == ">", self.lastupdate_to_op == "<"
+        out = []
+        for r, ms in zip(rows, lus):
+            us = ms * 1000
+            if lf is not None and (us <= lf if gt else us < lf):
+                continue
+            if lt is not None and (us >= lt if lt_strict else us > lt):
+                continue
+            out.append(r)
+        return out
 
     def _paged(self, key, items, q, echo_paging) -> Resp:
         total = len(items)
@@ -756,7 +875,10 @@ class HaloSimulator:
     def _tickets(self, q) -> Resp:
         st = self.store
         f = self._ticket_filter(q)
-        cf = "include_custom_fields" in q and q["include_custom_fields"].strip() not in ("", "false", "0")
+        cf = None
+        if "include_custom_fields" in q and q["include_custom_fields"].strip() not in ("", "false", "0") and not (
+                self.ignore_include_custom_fields):  # Q18
+            cf = tuple(dict.fromkeys(i for i in _csv_ints(q["include_custom_fields"]) if i in CUSTOM_FIELD_BY_ID))
         with st.lock:
             idx = st.query(f)
             total = len(idx)
@@ -797,7 +919,7 @@ class HaloSimulator:
             self.reset_log()
             return jresp({"ok": True})
         if cmd == "truth" and method == "GET":
-            t = self.truth(include_deleted=_b(q.get("include_deleted", "")))
+            t = self.truth(q.get("stream") or "tickets", include_deleted=_b(q.get("include_deleted", "")))
             return Resp(200, orjson.dumps(t, option=orjson.OPT_NON_STR_KEYS))
         if cmd == "config":
             if method == "POST":
@@ -808,7 +930,7 @@ class HaloSimulator:
         if cmd == "mutate" and method == "POST":
             if not isinstance(data, dict):
                 raise ValueError("mutate body must be a JSON object")
-            unknown = set(data) - {"update", "create", "delete", "ids"}
+            unknown = set(data) - {"update", "create", "delete", "ids", "users", "clients", "sites"}
             if unknown:
                 raise ValueError(f"unknown mutate keys {sorted(unknown)}")
             ids = self.mutate(**{k: (v if k == "ids" else int(v)) for k, v in data.items()})
