@@ -68,6 +68,19 @@ def account(case: str, truth: Mapping[int, Mapping[str, Any]], records: Iterable
     return row
 
 
+def account_keys(case: str, expected: Iterable[Any], delivered: Iterable[Any], reads: int, note: str = "") -> Row:
+    """The same accounting for a list without a cursor (a reference stream): delivered means the row's
+    primary key came at least once."""
+    expected = set(expected)
+    delivered = list(delivered)
+    lost = sorted(expected - set(delivered), key=str)
+    row = Row(case=case, expected=len(expected), delivered=len(expected) - len(lost), records=len(delivered),
+              duplicates=len(delivered) - len(set(delivered)), lost=len(lost), reads=reads, note=note)
+    row.lost_ids = lost[:20]  # type: ignore[attr-defined]
+    ROWS.append(row)
+    return row
+
+
 def table(rows: List[Row]) -> List[str]:
     headers = ["case", "expected", "delivered", "records", "duplicates", "lost", "reads", "note"]
     cells = [[r.case, r.expected, r.delivered, r.records, r.duplicates, r.lost, r.reads, r.note] for r in rows]

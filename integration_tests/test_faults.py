@@ -21,12 +21,13 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
 import pytest
 
-from integration_tests.fault_report import account
+from integration_tests.fault_report import account, account_keys
 from integration_tests.halo_simulator.data import sql_round
 from integration_tests import harness
 from integration_tests.harness import _write_args, catalog, console_script, final_state, run_connector, run_console_script
@@ -345,3 +346,35 @@ def test_a_glitch_while_checking_ticket_types_does_not_fail_the_read(simulator, 
     truth = {i: t for i, t in sim.truth().items() if t["tickettype_id"] == 1}
     row = account(f"glitch ({fault}) checking type ids", truth, out.records_of("incidents"), reads=1)
     assert row.lost == 0, row.lost_ids
+
+
+# ---------------------------------------------------------------- reference streams
+
+REFERENCE = ("statuses", "ticket_types", "priorities", "slas", "teams", "agents", "clients", "sites", "users",
+             "categories", "outcomes", "custom_field_definitions")
+
+
+def test_every_reference_stream_under_every_fault(simulator, tmp_path, monkeypatch):
+    """All reference lists in one read while Halo fails in every way at once: 500/502/503 and dropped
+    connections, HTML, cut and truncated bodies on ~25% of requests, a rolling-window 429 (20 requests
+    per 2 s, token requests included), and tokens that serve 3 requests. One row per stream: 0 lost."""
+    monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.02")
+    sim = simulator(tickets=300, seed=27, fault_seed=9, rate_limit=20, rate_window=2.0, rate_limit_auth=True,
+                    token_max_uses=3, faults=["500:p=0.05", "502:p=0.05", "503:p=0.03", "drop:p=0.03", "html:p=0.04",
+                                              "truncated:p=0.03", "partial:p=0.02", "500:on=2", "html:on=5", "drop:on=8"])
+    out = run_connector("read", sim_config(sim, page_size=50, max_retries=10), tmp_path, catalog(*REFERENCE))
+    assert not out.errors, [e.get("message") for e in out.errors]
+    for stream in REFERENCE:
+        if stream == "priorities":
+            expected = {(slaid, pid) for pid, by_sla in sim.truth(stream).items() for slaid in by_sla}
+            delivered = [(r["slaid"], r["priorityid"]) for r in out.records_of(stream)]
+        else:
+            expected, delivered = set(sim.truth(stream)), [r["id"] for r in out.records_of(stream)]
+        row = account_keys(f"reference: {stream}", expected, delivered, reads=1, note="all faults at once")
+        assert row.lost == 0, (stream, row.lost_ids)
+    fired = Counter()
+    for fault in sim.config()["faults"]:
+        fired[fault["kind"]] += fault["fired"]
+    assert all(fired[k] for k in ("500", "502", "drop", "html")), fired
+    statuses = Counter(e["status"] for e in sim.request_log)
+    assert statuses[429] and statuses[401], statuses

@@ -349,6 +349,12 @@ class ReferenceCursorStream(ReferenceStream):
 
     state_checkpoint_interval = None
 
+    def _nothing_to_read(self, sync_mode: SyncMode) -> bool:
+        if sync_mode == SyncMode.incremental and self._state_value is not None and self._state_value >= self.context.clock():
+            self.logger.info(f"Stream '{self.name}': nothing to read, the state ({self.state}) is in the future.")
+            return True
+        return False
+
     def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
         self._upper = self.context.clock()
         if sync_mode == SyncMode.incremental and self._state_value is not None:
