@@ -185,3 +185,16 @@ def test_categories_in_either_shape(simulator, tmp_path, shape):
     out = run_connector("read", sim_config(sim), tmp_path, catalog("categories"))
     assert not out.errors, out.errors
     assert {r["id"] for r in out.records} == set(sim.truth("categories"))
+
+
+@pytest.mark.parametrize("settings,expected", [
+    ({}, 2),
+    ({"ticket_types": [{"name": "incidents", "type": "Incident"}]}, 3),
+    ({"custom_fields": ["CFimpact"]}, 3),
+    ({"ticket_types": [{"name": "incidents", "type": "Incident"}], "custom_fields": ["all"]}, 4),
+], ids=["plain", "ticket_types", "custom_fields", "both"])
+def test_check_costs_a_token_a_ticket_and_one_request_per_thing_to_resolve(simulator, tmp_path, settings, expected):
+    sim = simulator(tickets=50, seed=39)
+    status = run_connector("check", sim_config(sim, **settings), tmp_path).connection_status
+    assert status["status"] == "SUCCEEDED", status
+    assert len(sim.request_log) == expected, [e["path"] for e in sim.request_log]

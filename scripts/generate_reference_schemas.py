@@ -4,7 +4,8 @@ the extracts of Halo's swagger in scripts/halo_swagger/ (their origin is in its 
 Typing, as for tickets (docs/halo-api.md 2.5, 2.6, 6): every property is nullable (but the primary
 key) and extra properties are allowed; `date-time` properties are emitted as ISO 8601 UTC with an
 offset; ids the swagger types as `number` (Halo sends some as `18.0`: Site `client_id`, Users
-`site_id`) are declared and emitted as integers; `$ref` and object properties accept any JSON value.
+`site_id`) are declared and emitted as integers; `$ref` properties are objects (every schema the
+list rows refer to is one).
 
 Run: python scripts/generate_reference_schemas.py
 """
@@ -38,9 +39,11 @@ def _property(name: str, kind: str, fmt: str) -> dict:
         return {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"}
     if kind == "integer" or (kind == "number" and (name == "id" or name.endswith("_id"))):
         return {"type": ["null", "integer"]}
-    if kind in ("number", "boolean", "string", "array"):
+    if kind in ("number", "boolean", "string", "array", "object"):
         return {"type": ["null", kind]}
-    return {}  # objects, $ref, and the swagger's odd types: any JSON value
+    if kind.startswith("#/components/schemas/"):
+        return {"type": ["null", "object"]}  # every schema the list rows refer to is an object
+    return {}  # the swagger's odd types: any JSON value
 
 
 def schema(swagger_name: str, key: str, extra: dict) -> dict:
