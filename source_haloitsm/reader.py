@@ -54,6 +54,17 @@ class WindowJob:
     index: int
     window: Optional[Window]
     parts: List[PartJob]
+    state_after: Optional[Any] = None  # where the stream's state moves once the job is emitted
+
+
+@dataclasses.dataclass
+class Planned:
+    """What a stream's plan yields: the window (None: no window of a cursor), the first page of each
+    part (the probe carries its parts), and where the state moves once the job's records are out."""
+
+    window: Optional[Window]
+    probe: Probe
+    state_after: Optional[Any] = None
 
 
 @dataclasses.dataclass
@@ -62,7 +73,7 @@ class StreamQuery:
 
     name: str
     parts: Sequence[Mapping[str, str]]
-    plan: Callable[[Callable[[Optional[Window]], Probe]], Iterator]  # probe -> iterator of (window, probe)
+    plan: Callable[["StreamReader"], Iterator[Planned]]  # asks the reader's probe / probe_later
     get_page: Callable[[Optional[Window], Mapping[str, str], int, int], Page]  # (window, part, page_no, size)
     page_size: int
     holds: Optional[Callable[[Optional[Window]], Optional[Callable[[Mapping[str, Any]], bool]]]] = None
@@ -82,6 +93,7 @@ class StreamReader:
         self._thread = threading.Thread(target=self._plan, name=f"halo-{query.name}-planner", daemon=True)
         self.started = time.monotonic()
         self.requests = 0
+        self._probes = 0
         self._lock = threading.Lock()
 
     def start(self) -> "StreamReader":
@@ -111,13 +123,22 @@ class StreamReader:
         what = f"stream '{self.query.name}'" + (f" window {window}" if window else "") + (f" ({_describe(part)})" if part else "")
         return fetch_rows(lambda no, sz: self._get_page(window, part, no, sz), page_no, size, what)
 
-    def probe(self, window: Optional[Window]) -> Probe:
+    def probe(self, window: Optional[Window], parts: Optional[Sequence[Mapping[str, str]]] = None) -> Probe:
         """The first page of every part of a candidate window, asked for at once."""
+        return self.probe_later(window, parts).result()
+
+    def probe_later(self, window: Optional[Window], parts: Optional[Sequence[Mapping[str, str]]] = None) -> "PendingProbe":
+        """Asks for the first page of every part now; `.result()` waits for them. A plan that knows its
+        windows in advance asks for several at once, so planning never waits a round trip per window."""
+        parts = list(self.query.parts if parts is None else parts)
+        with self._lock:
+            self._probes += 1
+            order = self._probes
         futures = [
-            self._submit((prio.PLANNING, 0, i, 1), self._fetch, window, part, 1, self.query.page_size)
-            for i, part in enumerate(self.query.parts)
+            self._submit((prio.PLANNING, order, i, 1), self._fetch, window, part, 1, self.query.page_size)
+            for i, part in enumerate(parts)
         ]
-        return Probe([self._wait(f) for f in futures])
+        return PendingProbe(self, parts, futures)
 
     def _wait(self, future: "Future[Any]") -> Any:
         while True:
@@ -145,8 +166,9 @@ class StreamReader:
 
     def _plan(self) -> None:
         try:
-            for index, (window, probe) in enumerate(self.query.plan(self.probe)):
-                job = WindowJob(index, window, [PartJob(part, page) for part, page in zip(self.query.parts, probe.pages)])
+            for index, planned in enumerate(self.query.plan(self)):
+                window, probe = planned.window, planned.probe
+                job = WindowJob(index, window, [PartJob(part, page) for part, page in zip(probe.parts, probe.pages)], planned.state_after)
                 self._put(job)
                 for part_index, part_job in enumerate(job.parts):
                     size = effective_page_size(part_job.first)
@@ -212,6 +234,14 @@ class StreamReader:
             pending = list(self._futures)
         for future in pending:
             future.cancel()
+
+
+class PendingProbe:
+    def __init__(self, reader: StreamReader, parts: List[Mapping[str, str]], futures: "List[Future[Any]]"):
+        self._reader, self._parts, self._futures = reader, parts, futures
+
+    def result(self) -> Probe:
+        return Probe([self._reader._wait(f) for f in self._futures], self._parts)
 
 
 def _describe(part: Mapping[str, str]) -> str:

@@ -44,11 +44,11 @@ from source_haloitsm.datetimes import parse_state_value
 from source_haloitsm.endpoints import Endpoint
 from source_haloitsm.errors import ConfigError
 from source_haloitsm.paging import Page, PartStats
-from source_haloitsm.reader import StreamQuery, StreamReader
+from source_haloitsm.reader import Planned, StreamQuery, StreamReader
 from source_haloitsm.records import RecordBatch, RecordNormalizer
 from source_haloitsm.scheduler import Scheduler
 from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_schema
-from source_haloitsm.windows import HISTORY_FLOOR, Probe, Window, WindowPlanner
+from source_haloitsm.windows import HISTORY_FLOOR, Window, WindowPlanner
 
 # A window aims at this many pages of records.
 WINDOW_TARGET_PAGES = 20
@@ -142,8 +142,8 @@ class HaloStream(Stream, CheckpointMixin):
         return Page(rows, len(rows) if count is None else count, page_no, page_size, key=self.record_key)
 
     # ---- planning: the default is one query over everything ----
-    def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
-        yield None, probe(None)
+    def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
+        yield Planned(None, reader.probe(None))
 
     def holds(self, window: Optional[Window]) -> Optional[Callable[[Mapping[str, Any]], bool]]:
         return None
@@ -187,7 +187,7 @@ class HaloStream(Stream, CheckpointMixin):
             query = StreamQuery(
                 name=self.name,
                 parts=self.parts,
-                plan=lambda probe: self.plan(probe, sync_mode),
+                plan=lambda reader: self.plan(reader, sync_mode),
                 get_page=self.get_page,
                 page_size=config.page_size if self.endpoint.paged else 0,
                 holds=self.holds,
@@ -249,12 +249,8 @@ class HaloStream(Stream, CheckpointMixin):
                 + (", read again page by page after rows changed while it was read" if stats.sequential else "")
                 + "."
             )
-        self._window_done(job.window)
-
-    def _window_done(self, window: Optional[Window]) -> None:
-        """A window's records were all emitted."""
-        if window is not None and self.cursor_field:
-            self._advance_state(window.end)
+        if job.state_after is not None and self.cursor_field:
+            self._advance_state(job.state_after)
 
     def _estimate(self, index: int) -> Optional[AirbyteMessage]:
         return None
@@ -297,16 +293,16 @@ class CursorStream(HaloStream):
             return True
         return False
 
-    def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
+    def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
         lower, upper, open_start = self._read_range(sync_mode)
         self._planner = WindowPlanner(
-            lower, upper, self.context.config.page_size * WINDOW_TARGET_PAGES, probe, open_start=open_start, cursor=self.cursor_field
+            lower, upper, self.context.config.page_size * WINDOW_TARGET_PAGES, reader.probe, open_start=open_start, cursor=self.cursor_field
         )
         self.logger.info(
             f"Stream '{self.name}': reading {self.cursor_field} from {'the beginning' if open_start else lower.isoformat()} "
             f"to {upper.isoformat()} ({sync_mode.value}), {self.context.scheduler.workers} requests at once."
         )
-        return self._planner.plan()
+        return (Planned(window, probe, window.end) for window, probe in self._planner.plan())
 
     def holds(self, window: Optional[Window]) -> Optional[Callable[[Mapping[str, Any]], bool]]:
         if window is None:
@@ -355,19 +351,16 @@ class ReferenceCursorStream(ReferenceStream):
             return True
         return False
 
-    def plan(self, probe: Callable[[Optional[Window]], Probe], sync_mode: SyncMode) -> Iterable[Tuple[Optional[Window], Probe]]:
-        self._upper = self.context.clock()
+    def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
+        upper = self.context.clock()
         if sync_mode == SyncMode.incremental and self._state_value is not None:
-            window: Optional[Window] = Window(self._state_value - INCREMENTAL_LOOKBACK, self._upper)
+            window: Optional[Window] = Window(self._state_value - INCREMENTAL_LOOKBACK, upper)
         else:
             window = None
-        yield window, probe(window)
+        yield Planned(window, reader.probe(window), upper)
 
     def holds(self, window: Optional[Window]) -> Optional[Callable[[Mapping[str, Any]], bool]]:
         return CursorStream.holds(self, window)
-
-    def _window_done(self, window: Optional[Window]) -> None:
-        self._advance_state(window.end if window is not None else self._upper)
 
 
 class TicketsStream(CursorStream):

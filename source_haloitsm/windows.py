@@ -86,6 +86,7 @@ class Probe:
     """The first page of each part of a candidate window."""
 
     pages: List[Any]  # paging.Page, one per part
+    parts: List[Any] = dataclasses.field(default_factory=list)  # the queries the pages answer
 
     @property
     def count(self) -> int:
