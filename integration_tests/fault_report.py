@@ -81,6 +81,28 @@ def account_keys(case: str, expected: Iterable[Any], delivered: Iterable[Any], r
     return row
 
 
+def account_actions(case: str, truth: Mapping[Any, Mapping[str, Any]], records: Iterable[Mapping[str, Any]], reads: int,
+                    note: str = "") -> Row:
+    """Actions, keyed by (ticket_id, id): one counts as delivered when a delivered record carries its
+    latest `last_updated` (an edited action must come again with the edit)."""
+    seen: Dict[Any, set] = defaultdict(set)
+    total = 0
+    for record in records:
+        total += 1
+        value = record.get("last_updated")
+        seen[(record["ticket_id"], record["id"])].add(parse_emitted(value) if value else None)
+    lost = []
+    for key, row in truth.items():
+        latest = parse_truth(row["last_updated"]) if row.get("last_updated") else None
+        if key not in seen or (latest is not None and latest not in seen[key]):
+            lost.append(key)
+    row = Row(case=case, expected=len(truth), delivered=len(truth) - len(lost), records=total,
+              duplicates=total - len(seen), lost=len(lost), reads=reads, note=note)
+    row.lost_ids = lost[:20]  # type: ignore[attr-defined]
+    ROWS.append(row)
+    return row
+
+
 def table(rows: List[Row]) -> List[str]:
     headers = ["case", "expected", "delivered", "records", "duplicates", "lost", "reads", "note"]
     cells = [[r.case, r.expected, r.delivered, r.records, r.duplicates, r.lost, r.reads, r.note] for r in rows]

@@ -27,7 +27,7 @@ from typing import List, Optional
 
 import pytest
 
-from integration_tests.fault_report import account, account_keys
+from integration_tests.fault_report import account, account_actions, account_keys
 from integration_tests.halo_simulator.data import sql_round
 from integration_tests import harness
 from integration_tests.harness import _write_args, catalog, console_script, final_state, run_connector, run_console_script
@@ -252,11 +252,11 @@ def parse_state(state: list) -> dt.datetime:
 
 # ---------------------------------------------------------------- SIGKILL mid-read, then resume
 
-def _read_until_killed(config: dict, workdir: Path, kill_when, timeout: float = 90.0):
+def _read_until_killed(config: dict, workdir: Path, kill_when, timeout: float = 90.0, catalog_obj: Optional[dict] = None):
     """Runs the console script and SIGKILLs it once `kill_when(records, last_state, committed)` is true. Returns the
     records emitted up to the last STATE before the kill (what a destination has committed), that
     state, and whether the kill happened."""
-    args = [console_script()] + _write_args("read", config, workdir, INCREMENTAL, None)
+    args = [console_script()] + _write_args("read", config, workdir, catalog_obj or INCREMENTAL, None)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env={**os.environ})
     watchdog = threading.Timer(timeout, proc.kill)
@@ -378,3 +378,64 @@ def test_every_reference_stream_under_every_fault(simulator, tmp_path, monkeypat
     assert all(fired[k] for k in ("500", "502", "drop", "html")), fired
     statuses = Counter(e["status"] for e in sim.request_log)
     assert statuses[429] and statuses[401], statuses
+
+
+# ---------------------------------------------------------------- actions
+
+ACTIONS = catalog("actions", sync_mode="incremental")
+
+
+def read_actions_then_resume(sim, tmp_path, case: str, config: dict, note: str = "", between=None):
+    """The history of actions (a first incremental read: by time), then an incremental read from its
+    state (by changed ticket); both deliveries compared with the truth of every action."""
+    first = run_connector("read", config, tmp_path / "first", ACTIONS)
+    assert not first.errors, [e.get("message") for e in first.errors]
+    if between:
+        between(sim)
+    second = run_connector("read", config, tmp_path / "second", ACTIONS, state=final_state(first))
+    assert not second.errors, [e.get("message") for e in second.errors]
+    row = account_actions(case, sim.truth("actions"), first.records + second.records, reads=2, note=note)
+    assert row.lost == 0, f"{case}: {row.lost} actions lost, e.g. {row.lost_ids}"
+    return first, second
+
+
+@pytest.mark.parametrize("case", ["transient", "429-storm", "short-tokens"])
+def test_actions_under_faults(simulator, tmp_path, monkeypatch, case):
+    """Actions, read by time then by changed ticket, while Halo fails: 5xx, drops and timeouts on ~10% of
+    requests; a rolling-window 429 (tokens included); tokens that live 2 s and serve 5 requests."""
+    monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.02")
+    switches = {
+        "transient": dict(fault_seed=3, faults=["500:p=0.03", "502:p=0.03", "503:p=0.02", "drop:p=0.02",
+                                                "delay:on=5,23:seconds=2", "500:on=2:path=/api/actions"]),
+        "429-storm": dict(rate_limit=30, rate_window=2.0, rate_limit_auth=True, retry_after=False),
+        "short-tokens": dict(token_ttl=2, token_max_uses=5, latency=0.01),
+    }[case]
+    sim = simulator(tickets=400, seed=41, span_days=60, **switches)
+    first, _ = read_actions_then_resume(sim, tmp_path, f"actions: {case}", sim_config(sim, request_timeout=1, max_retries=8),
+                                        between=lambda s: s.mutate(actions_add=20, actions_edit=10))
+    statuses = Counter(e["status"] for e in sim.request_log)
+    expected = {"transient": 500, "429-storm": 429, "short-tokens": 401}[case]
+    assert statuses[expected], statuses
+
+
+def test_actions_added_edited_and_deleted_while_they_are_read(simulator, tmp_path):
+    """Every 6th request of actions adds 2, edits 2 and deletes 1 action during the first read (the
+    changed tickets belong to the next one, which reads each changed ticket whole)."""
+    sim = simulator(tickets=500, seed=42, span_days=60,
+                    mutate_schedule=[{"every": 6, "actions_add": 2, "actions_edit": 2, "actions_delete": 1, "path": "/api/actions"}])
+    read_actions_then_resume(sim, tmp_path, "actions: added/edited/deleted while paging", sim_config(sim, page_size=20),
+                             between=lambda s: s.configure(mutate_schedule=[]))
+    assert sum(1 for m in sim.mutations) > 5, sim.mutations
+
+
+def test_actions_sigkill_mid_read_then_resume(simulator, tmp_path):
+    sim = simulator(tickets=600, seed=43, span_days=90, latency=0.01)
+    config = sim_config(sim, page_size=25, parallel_requests=2)
+    condition = lambda records, state, committed: len(committed) >= 300
+    committed, state, killed = _read_until_killed(config, tmp_path / "killed", condition, catalog_obj=ACTIONS)
+    assert killed, "the read finished before it could be killed; slow the simulator down"
+    resumed = run_console_script("read", config, tmp_path / "resumed", ACTIONS, state=state, timeout=120)
+    assert resumed.returncode == 0 and not resumed.errors, resumed.stderr[-2000:]
+    row = account_actions("actions: SIGKILL after 300 committed, resume", sim.truth("actions"), committed + resumed.records,
+                          reads=2, note=f"{len(committed)} committed before kill")
+    assert row.lost == 0, row.lost_ids

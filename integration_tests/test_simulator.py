@@ -728,6 +728,440 @@ def test_reference_data_is_deterministic_by_seed():
     assert [a.store.render(j) for j in range(50)] == [b.store.render(j) for j in range(50)]
 
 
+# ---------------------------------------------------------------- actions (Q26, Q36-Q41)
+NO_DATE = "1900-01-01T00:00:00"
+SYSTEM_OUTCOMES = {11: 1, 12: 2, 13: 3, 14: 4}  # outcome id -> systemid (Q36)
+
+
+@pytest.fixture(scope="module")
+def acts():
+    with HaloSimulator(tickets=600, seed=11) as sim:
+        yield sim, session_for(sim)
+
+
+def actions_of(sim, s, **params):
+    """Every action a query selects, paging through it; checks page_no, page_size and record_count."""
+    rows, page = [], 1
+    while True:
+        body = s.get(sim.base_url + "/api/Actions", params={"pageinate": "true", "page_size": 100, "page_no": page,
+                                                            **params}, timeout=30).json()
+        assert list(body) == ["page_no", "page_size", "record_count", "actions"], body
+        assert body["page_no"] == page and body["page_size"] == 100
+        rows += body["actions"]
+        if len(body["actions"]) < 100:
+            assert len(rows) == body["record_count"]
+            return rows
+        page += 1
+
+
+def by_ticket(truth):
+    out = {}
+    for (tid, aid), row in truth.items():
+        out.setdefault(tid, []).append(row)
+    return out
+
+
+def test_action_rows_and_generated_data(acts):
+    sim, s = acts
+    truth = sim.truth("actions")
+    tickets = sim.truth()
+    per = by_ticket(truth)
+    counts = [len(per.get(t, [])) for t in tickets]
+    assert 3.5 <= sum(counts) / len(counts) <= 7.0  # about 5 per ticket (Q36)
+    assert counts.count(0) >= 5 and max(counts) >= 50
+    outcomes = {o["id"]: o for o in s.get(sim.base_url + "/api/Outcome", params={"showhidden": "true"}).json()}
+    assert {i: o["systemid"] for i, o in outcomes.items() if o["systemid"]} == SYSTEM_OUTCOMES
+    agents = sim.truth("agents")
+    users = sim.truth("users")
+    seen_outcomes, seen_who = set(), set()
+    for (tid, aid), r in truth.items():
+        assert (r["ticket_id"], r["id"]) == (tid, aid) and tid in tickets
+        assert "note_html" not in r and "emailbody_html" not in r
+        assert r["outcome"] == outcomes[r["outcome_id"]]["outcome"]  # every outcome_id resolves (Q34)
+        assert r["action_systemid"] == outcomes[r["outcome_id"]]["systemid"]
+        assert r["who_agentid"] == 0 or r["who"] == agents[r["who_agentid"]]["name"]
+        assert r["actionby_user_id"] == 0 or r["who"] == users[r["actionby_user_id"]]["name"]
+        for f in ("datetime", "actiondatecreated", "actionarrivaldate", "actioncompletiondate", "last_updated"):
+            assert DT_RE.match(r[f]) and ("." not in r[f] or r[f][-1] != "0"), (f, r[f])  # Q21
+            assert parse_dt_us(r[f]) // 1000 % 10 in (0, 3, 7)  # SQL datetime ticks
+        assert r["actioncompletiondate"] == r["actiondatecreated"] == r["datetime"]
+        assert parse_dt_us(r["actionarrivaldate"]) <= parse_dt_us(r["datetime"]) <= parse_dt_us(r["last_updated"])
+        assert isinstance(r["note"], str) and r["note"] and isinstance(r["hiddenfromuser"], bool)
+        assert isinstance(r["timetaken"], float) and r["timetaken"] >= 0
+        seen_outcomes.add(r["outcome"])
+        seen_who.add(r["who_type"])
+    assert {"Note", "Email User", "Email Received", "Status Change", "Time Entry", "SLA Hold", "Ticket Logged"} <= seen_outcomes
+    assert seen_who == {0, 1, 2}
+    assert any(r["hiddenfromuser"] for r in truth.values()) and not all(r["hiddenfromuser"] for r in truth.values())
+    assert any(r["last_updated"] > r["datetime"] for r in truth.values())  # some were edited later
+    # ids count 1, 2, 3 ... within each ticket (Q26)
+    assert all([r["id"] for r in rows] == list(range(1, len(rows) + 1)) for rows in per.values())
+    assert len({aid for _, aid in truth}) < len(truth)  # ids repeat across tickets
+
+
+def test_lastactiondate_is_the_newest_action_for_every_ticket(acts):
+    sim, s = acts
+    per = by_ticket(sim.truth("actions"))
+    rows = all_tickets(sim, s)
+    assert len(rows) == len(sim.truth())
+    for t in rows:
+        mine = per.get(t["id"], [])
+        if not mine:
+            assert t["lastactiondate"] == NO_DATE
+            continue
+        assert t["lastactiondate"] == max((a["datetime"] for a in mine), key=parse_dt_us)  # Q40
+        occ, lu = parse_dt_us(t["dateoccurred"]), parse_dt_us(t["last_update"])
+        times = [parse_dt_us(a["datetime"]) for a in mine]
+        assert times == sorted(times) and occ == times[0] and times[-1] <= lu
+        assert all(parse_dt_us(a["last_updated"]) <= lu for a in mine)
+        assert mine[0]["outcome"] == "Ticket Logged"
+        changes = [a for a in mine if a["outcome"] == "Status Change"]
+        if changes:
+            assert changes[-1]["new_status"] == t["status_id"] and changes[0]["old_status"] == 1
+            assert all(b["old_status"] == a["new_status"] for a, b in zip(changes, changes[1:]))
+        if t["hasbeenclosed"] and len(mine) > 1:
+            assert mine[-1]["outcome"] == "Status Change" and mine[-1]["datetime"] == t["dateclosed"]
+    assert sim.truth()[rows[0]["id"]]["lastactiondate"] == rows[0]["lastactiondate"]
+
+
+def test_actions_of_a_ticket_with_and_without_paging(acts):
+    sim, s = acts
+    per = by_ticket(sim.truth("actions"))
+    big = max(per, key=lambda t: len(per[t]))
+    u = sim.base_url + "/api/Actions"
+    body = s.get(u, params={"ticket_id": big}).json()
+    assert list(body) == ["record_count", "actions"] and body["record_count"] == len(body["actions"]) == len(per[big])
+    assert body["actions"] == per[big]  # the same rows as the truth, ordered by id
+    assert s.get(u, params={"Ticket_ID": big, "count": 3}).json() == {"record_count": len(per[big]),
+                                                                     "actions": per[big][:3]}
+    pages = [s.get(u, params={"ticket_id": big, "pageinate": "true", "page_size": 7, "page_no": n}).json()
+             for n in range(1, len(per[big]) // 7 + 3)]
+    assert all(list(p) == ["page_no", "page_size", "record_count", "actions"] for p in pages)
+    assert all(p["record_count"] == len(per[big]) and p["page_size"] == 7 for p in pages)
+    assert [a for p in pages for a in p["actions"]] == per[big] and pages[-1]["actions"] == []
+    capped = s.get(u, params={"ticket_id": big, "pageinate": "true", "page_size": 500}).json()
+    assert capped["page_size"] == 100 and len(capped["actions"]) == min(100, len(per[big]))  # Q9 cap
+    none = next(t for t in sim.truth() if t not in per)
+    assert s.get(u, params={"ticket_id": none}).json() == {"record_count": 0, "actions": []}
+    for params in ({}, {"ticket_id": 0}, {"ticket_id": 99999}, {"startdate": "2025-01-01"}, {"enddate": "2025-01-02"},
+                   {"datesearch": "datetime"}):
+        assert s.get(u, params=params).json() == {"record_count": 0, "actions": []}, params  # Q37
+    assert s.get(u, params={"ticket_id": big, "startdate": "not a date", "enddate": "2025-01-01"}).status_code == 400
+
+
+def test_actions_single(acts):
+    sim, s = acts
+    per = by_ticket(sim.truth("actions"))
+    tid = next(t for t, rows in per.items() if any(r["outcome"] == "Email User" for r in rows))
+    email = next(r for r in per[tid] if r["outcome"] == "Email User")
+    one = s.get(f"{sim.base_url}/api/Actions/{email['id']}", params={"ticket_id": tid}).json()
+    assert {k: v for k, v in one.items() if k != "note_html"} == email and one["note_html"].startswith("<p>")
+    full = s.get(f"{sim.base_url}/api/Actions/{email['id']}", params={"ticket_id": tid, "includeemail": "true"}).json()
+    assert full["emailbody_html"].startswith("<html>") and full["note_html"] == one["note_html"]
+    assert s.get(f"{sim.base_url}/api/Actions/{email['id']}").status_code == 404  # ids are per ticket (Q41)
+    assert s.get(f"{sim.base_url}/api/Actions/9999", params={"ticket_id": tid}).status_code == 404
+
+
+def test_actions_filters_and_html(acts):
+    sim, s = acts
+    per = by_ticket(sim.truth("actions"))
+    big = max(per, key=lambda t: len(per[t]))
+    u = sim.base_url + "/api/Actions"
+    mine = per[big]
+    assert any(a["action_systemid"] for a in mine) and any(a["hiddenfromuser"] for a in mine)
+    for params, keep in (({"excludesys": "true"}, lambda a: a["action_systemid"] == 0),
+                         ({"excludeprivate": "true"}, lambda a: not a["hiddenfromuser"]),
+                         ({"excludesys": "true", "excludeprivate": "True"},
+                          lambda a: a["action_systemid"] == 0 and not a["hiddenfromuser"]),
+                         ({"excludesys": "false"}, lambda a: True)):
+        body = s.get(u, params={"ticket_id": big, **params}).json()
+        assert body["actions"] == [a for a in mine if keep(a)] and body["record_count"] == len(body["actions"]), params
+    plain = s.get(u, params={"ticket_id": big}).json()["actions"]
+    assert not any("note_html" in a or "emailbody_html" in a for a in plain)
+    html = s.get(u, params={"ticket_id": big, "includehtmlnote": "true"}).json()["actions"]
+    assert all(a["note_html"].startswith("<p>") and "emailbody_html" not in a for a in html)
+    assert [{k: v for k, v in a.items() if k != "note_html"} for a in html] == plain
+    mail = s.get(u, params={"ticket_id": big, "includehtmlemail": "true"}).json()["actions"]
+    assert all("note_html" not in a for a in mail)
+    assert all(bool(a["emailbody_html"]) == a["outcome"].startswith("Email") for a in mail)
+    # on a range query too
+    day = next(a for a in reversed(mine) if a["action_systemid"] == 0)["datetime"][:10]
+    rows = actions_of(sim, s, startdate=day, enddate=day + "T23:59:59", excludesys="true", includehtmlnote="true")
+    assert rows and all(a["action_systemid"] == 0 and "note_html" in a for a in rows)
+
+
+def test_actions_by_datetime_range(acts):
+    sim, s = acts
+    truth = sim.truth("actions")
+    anchor = sorted(truth.values(), key=lambda a: parse_dt_us(a["datetime"]))[len(truth) // 2]
+    start_us = parse_dt_us(anchor["datetime"])
+    end_us = start_us + 86_400_000_000  # exactly one day: allowed (Q38)
+    expected = sorted((a for a in truth.values() if start_us <= parse_dt_us(a["datetime"]) <= end_us),
+                      key=lambda a: (a["ticket_id"], a["id"]))
+    assert len(expected) > 1
+    for start, end in ((anchor["datetime"], fmt_ms(end_us // 1000)),  # naive
+                       (anchor["datetime"] + "Z", fmt_ms(end_us // 1000) + "Z")):  # with Z
+        rows = actions_of(sim, s, startdate=start, enddate=end)
+        assert rows == expected  # inclusive at both ends, by ticket_id then id (Q37, Q39)
+        assert anchor in rows
+    just_after = fmt_ms(start_us // 1000 + 10)
+    assert anchor not in actions_of(sim, s, startdate=just_after, enddate=fmt_ms(end_us // 1000))
+    # dates alone: midnight to midnight
+    day = anchor["datetime"][:10]
+    nxt = fmt_ms(parse_dt_us(day) // 1000 + 86_400_000)[:10]
+    rows = actions_of(sim, s, startdate=day, enddate=nxt)
+    assert rows == sorted((a for a in truth.values() if parse_dt_us(day) <= parse_dt_us(a["datetime"]) <= parse_dt_us(nxt)),
+                          key=lambda a: (a["ticket_id"], a["id"]))
+    # order=datetime, orderdesc; unpaged and count
+    by_time = actions_of(sim, s, startdate=day, enddate=nxt, order="datetime")
+    assert by_time == sorted(rows, key=lambda a: (parse_dt_us(a["datetime"]), a["ticket_id"], a["id"]))
+    assert actions_of(sim, s, startdate=day, enddate=nxt, order="datetime", orderdesc="true") == by_time[::-1]
+    assert actions_of(sim, s, startdate=day, enddate=nxt, orderdesc="true") == rows[::-1]
+    unpaged = s.get(sim.base_url + "/api/Actions", params={"startdate": day, "enddate": nxt}).json()
+    assert unpaged == {"record_count": len(rows), "actions": rows}
+    assert s.get(sim.base_url + "/api/Actions", params={"startdate": day, "enddate": nxt, "count": 2}).json()["actions"] == rows[:2]
+    # datesearch is accepted and ignored; enddate before startdate selects nothing
+    assert actions_of(sim, s, startdate=day, enddate=nxt, datesearch="lastupdate") == rows
+    assert actions_of(sim, s, startdate=nxt, enddate=day) == []
+    # with ticket_id, the dates narrow that ticket's actions and no range limit applies
+    tid = anchor["ticket_id"]
+    narrowed = s.get(sim.base_url + "/api/Actions", params={"ticket_id": tid, "startdate": "2000-01-01",
+                                                           "enddate": anchor["datetime"]}).json()["actions"]
+    assert narrowed == [a for a in truth.values() if a["ticket_id"] == tid and parse_dt_us(a["datetime"]) <= start_us]
+
+
+def test_actions_range_limit_and_modes(simulator):
+    sim = simulator(tickets=300, seed=5)
+    s = session_for(sim)
+    u = sim.base_url + "/api/Actions"
+    assert sim.config()["actions_max_range_days"] == 1 and sim.config()["actions_range"] == "answer"
+    assert sim.config()["actions_paging"] == "paged"
+    ok = s.get(u, params={"startdate": "2025-06-01T00:00:00", "enddate": "2025-06-02T00:00:00"})
+    assert ok.status_code == 200
+    r = s.get(u, params={"startdate": "2025-06-01T00:00:00", "enddate": "2025-06-02T00:00:01"})
+    assert r.status_code == 400 and r.json()["ClassName"] == "System.ArgumentException"
+    assert "1 day at most" in r.json()["Message"]
+    truth = sim.truth("actions")
+    tid = next(iter(truth))[0]
+    assert s.get(u, params={"ticket_id": tid, "startdate": "2000-01-01", "enddate": "2100-01-01"}).json()[
+        "record_count"] == sum(1 for k in truth if k[0] == tid)
+    sim.configure(actions_max_range_days=7)
+    assert s.get(u, params={"startdate": "2025-06-01", "enddate": "2025-06-08"}).status_code == 200
+    r = s.get(u, params={"startdate": "2025-06-01", "enddate": "2025-06-09"})
+    assert r.status_code == 400 and "7 days at most" in r.json()["Message"]
+    sim.configure(actions_max_range_days=0)  # no limit: the whole history in one range
+    everything = actions_of(sim, s, startdate="2000-01-01", enddate="2100-01-01")
+    assert {(a["ticket_id"], a["id"]): a for a in everything} == truth and len(everything) == len(truth)
+    sim.configure(actions_range="refuse")
+    r = s.get(u, params={"startdate": "2025-06-01", "enddate": "2025-06-01T01:00:00"})
+    assert r.status_code == 400 and r.json()["ClassName"].startswith("System.")
+    assert s.get(u, params={"ticket_id": tid}).json()["record_count"] == sum(1 for k in truth if k[0] == tid)
+    assert s.get(u).json() == {"record_count": 0, "actions": []}
+    requests.post(sim.base_url + "/_sim/config", json={"actions_range": "empty"})
+    assert s.get(u, params={"startdate": "2000-01-01", "enddate": "2100-01-01", "pageinate": "true"}).json() == {
+        "record_count": 0, "actions": []}
+    assert s.get(u, params={"ticket_id": tid}).json()["record_count"] == sum(1 for k in truth if k[0] == tid)
+    for bad in ({"actions_range": "sometimes"}, {"actions_paging": "maybe"}, {"actions_max_range_days": -1}):
+        with pytest.raises(ValueError):
+            sim.configure(**bad)
+
+
+def test_actions_paging_ignored_and_repeat_last_page(simulator):
+    sim = simulator(tickets=200, seed=5, actions_paging="ignored")
+    s = session_for(sim)
+    per = by_ticket(sim.truth("actions"))
+    big = max(per, key=lambda t: len(per[t]))
+    body = s.get(sim.base_url + "/api/Actions", params={"ticket_id": big, "pageinate": "true", "page_size": 2,
+                                                        "page_no": 3}).json()
+    assert body == {"record_count": len(per[big]), "actions": per[big]}  # every action at once (Q39)
+    sim.configure(actions_paging="paged", repeat_last_page=True)
+    n = len(per[big])
+    last = (n - 1) // 4 + 1
+    page = lambda k: s.get(sim.base_url + "/api/Actions", params={"ticket_id": big, "pageinate": "true", "page_size": 4,
+                                                                  "page_no": k}).json()["actions"]
+    assert page(last) == page(last + 2) == per[big][(last - 1) * 4:]
+
+
+def test_action_mutations(simulator):
+    sim = simulator(tickets=300, seed=13)
+    s = session_for(sim)
+    before, tickets_before = sim.truth("actions"), sim.truth()
+    newest = max(parse_dt_us(t["last_update"]) for t in tickets_before.values())
+    ids = sim.mutate(actions_add=6, actions_edit=4, actions_delete=3)
+    res = sim.mutations[-1]
+    assert [len(res[k]) for k in ("actions_added", "actions_edited", "actions_deleted")] == [6, 4, 3]
+    assert res["updated"] == res["created"] == res["deleted"] == []
+    touched = {t for k in ("actions_added", "actions_edited", "actions_deleted") for t, _ in res[k]}
+    assert set(ids) == touched and len(ids) == len(touched)
+    after, tickets = sim.truth("actions"), sim.truth()
+    for tid, aid in res["actions_added"]:
+        assert (tid, aid) not in before and aid > max((i for t, i in before if t == tid), default=0)
+        if (tid, aid) not in after:  # deleted again in the same call
+            continue
+        a = after[(tid, aid)]
+        assert parse_dt_us(a["datetime"]) >= newest and a["datetime"] == a["last_updated"]
+        assert tickets[tid]["last_update"] == a["datetime"] == tickets[tid]["lastactiondate"]
+    for tid, aid in res["actions_edited"]:
+        if (tid, aid) in after and (tid, aid) in before:
+            a, b = after[(tid, aid)], before[(tid, aid)]
+            assert a["note"] != b["note"] and a["datetime"] == b["datetime"]  # Q39: not its datetime
+            assert parse_dt_us(a["last_updated"]) >= newest
+            assert parse_dt_us(tickets[tid]["last_update"]) >= newest
+    for tid, aid in res["actions_deleted"]:
+        assert (tid, aid) not in after and parse_dt_us(tickets[tid]["last_update"]) >= newest
+        assert s.get(f"{sim.base_url}/api/Actions/{aid}", params={"ticket_id": tid}).status_code == 404
+    untouched = set(before) - {tuple(k) for k in res["actions_edited"] + res["actions_deleted"]}
+    assert all(after[k] == before[k] for k in untouched)
+    assert all(tickets[t] == tickets_before[t] for t in tickets if t not in touched)
+    # lastactiondate stays the newest action's datetime, served and in truth, for every ticket
+    per = by_ticket(after)
+    for t in all_tickets(sim, s):
+        mine = per.get(t["id"], [])
+        assert t["lastactiondate"] == (max((a["datetime"] for a in mine), key=parse_dt_us) if mine else NO_DATE)
+        assert t["lastactiondate"] == tickets[t["id"]]["lastactiondate"]
+    # over HTTP
+    r = requests.post(sim.base_url + "/_sim/mutate", json={"actions_add": 2, "actions_delete": 1}).json()
+    assert len(r["actions_added"]) == 2 and len(r["actions_deleted"]) == 1 and len(r["ids"]) >= 1
+    with pytest.raises(ValueError):
+        sim.mutate(actions_add=-1)
+
+
+def test_deleted_action_ids_are_never_reused_and_no_actions_leave_no_date():
+    # one ticket, so every action mutation lands on it
+    sim = next(x for x in (HaloSimulator(tickets=1, seed=k) for k in range(1, 40)) if len(x.truth("actions")) >= 3)
+    n = len(sim.truth("actions"))
+    assert sorted(sim.truth("actions")) == [(1, i) for i in range(1, n + 1)]
+    sim.mutate(actions_delete=1)
+    (gone,) = sim.mutations[-1]["actions_deleted"]
+    left = sim.truth("actions")
+    assert tuple(gone) not in left and sim.truth()[1]["lastactiondate"] == max(
+        (a["datetime"] for a in left.values()), key=parse_dt_us)
+    sim.mutate(actions_delete=n)  # more than there are: every one left
+    assert len(sim.mutations[-1]["actions_deleted"]) == n - 1 and sim.truth("actions") == {}
+    assert sim.truth()[1]["lastactiondate"] == NO_DATE == sim.store.render(0)["lastactiondate"]
+    sim.mutate(actions_add=2)
+    assert sim.mutations[-1]["actions_added"] == [[1, n + 1], [1, n + 2]]  # the next ids, never a deleted one
+    assert sim.truth()[1]["lastactiondate"] == sim.truth("actions")[(1, n + 2)]["datetime"] == sim.truth()[1]["last_update"]
+
+
+def test_ticket_mutations_and_their_actions(simulator):
+    sim = simulator(tickets=300, seed=17)
+    s = session_for(sim)
+    before, tickets_before = sim.truth("actions"), sim.truth()
+    sim.mutate(update=40, create=3, delete=5)
+    res = sim.mutations[-1]
+    after, tickets = sim.truth("actions"), sim.truth(include_deleted=True)
+    changed = [t for t in res["updated"] if t in tickets_before and tickets[t]["status_id"] != tickets_before[t]["status_id"]
+               and not tickets[t]["deleted"]]
+    assert changed  # Q39: a status change is an action
+    added = {tuple(k) for k in res["actions_added"]}
+    for tid in changed:
+        newest = max((a for (t, _), a in after.items() if t == tid), key=lambda a: a["id"])
+        assert (tid, newest["id"]) in added and newest["outcome"] == "Status Change"
+        assert newest["old_status"] == tickets_before[tid]["status_id"] and newest["new_status"] == tickets[tid]["status_id"]
+        assert newest["datetime"] == tickets[tid]["last_update"] == tickets[tid]["lastactiondate"]
+    for tid in res["created"]:
+        mine = [a for (t, _), a in after.items() if t == tid]
+        assert [(a["id"], a["outcome"]) for a in mine] == [(1, "Ticket Logged")]
+        assert mine[0]["datetime"] == tickets[tid]["dateoccurred"] == tickets[tid]["lastactiondate"]
+    for tid in res["deleted"]:  # their actions are hidden everywhere
+        assert not any(t == tid for t, _ in after)
+        assert s.get(sim.base_url + "/api/Actions", params={"ticket_id": tid}).json()["record_count"] == 0
+        assert any(t == tid for t, _ in sim.truth("actions", include_deleted=True)) or not any(
+            t == tid for t, _ in before)
+    sim.configure(actions_max_range_days=0)
+    everything = actions_of(sim, s, startdate="2000-01-01", enddate="2100-01-01")
+    assert {(a["ticket_id"], a["id"]) for a in everything} == set(after)
+    assert not {a["ticket_id"] for a in everything} & set(res["deleted"])
+
+
+def test_action_mutation_schedule_while_paging(simulator):
+    sim = simulator(tickets=300, seed=19, actions_max_range_days=0,
+                    mutate_schedule=[{"after": 1, "actions_add": 5, "path": "/api/Actions"}, "2:actions_edit=2:path=/api/actions"])
+    cfg = sim.config()["mutate_schedule"]
+    assert cfg[0]["actions_add"] == 5 and cfg[1]["actions_edit"] == 2 and cfg[1]["path"] == "/api/actions"
+    s = session_for(sim)
+    u = sim.base_url + "/api/Actions"
+    params = {"startdate": "2000-01-01", "enddate": "2100-01-01", "pageinate": "true", "page_size": 100}
+    # a rule fires after its request is answered: the next page sees it
+    n1 = s.get(u, params={**params, "page_no": 1}).json()["record_count"]
+    n2 = s.get(u, params={**params, "page_no": 2}).json()["record_count"]
+    assert n2 == n1 + 5 and len(sim.mutations[0]["actions_added"]) == 5
+    s.get(u + "/1", params={"ticket_id": 1})  # a single action is not a list request
+    s.get(sim.base_url + "/api/Tickets", params={"pageinate": "true"})
+    assert len(sim.mutations) == 2 and len(sim.mutations[1]["actions_edited"]) == 2
+    for bad in ("1:actions_add=-1", "1:actions_move=2"):
+        with pytest.raises(ValueError):
+            sim.configure(mutate_schedule=[bad])
+
+
+def test_faults_on_actions_and_the_request_log(simulator):
+    sim = simulator(tickets=100, seed=3, faults=["500:on=2:path=/api/actions", "truncated:on=3:path=/api/actions"])
+    s = session_for(sim)
+    tid = next(iter(sim.truth("actions")))[0]
+    rs = [s.get(sim.base_url + "/api/Actions", params={"ticket_id": tid, "excludesys": "true"}) for _ in range(4)]
+    assert [r.status_code for r in rs] == [200, 500, 200, 200]
+    assert rs[1].json()["ClassName"] == "System.Exception"
+    with pytest.raises(ValueError):
+        rs[2].json()
+    assert rs[3].json() == rs[0].json()
+    assert s.get(sim.base_url + "/api/Tickets").status_code == 200  # the tickets path is not affected
+    log = sim.api_requests("/api/actions")
+    assert [(e["path"], e["status"], e["fault"]) for e in log] == [
+        ("/api/Actions", 200, None), ("/api/Actions", 500, "500"), ("/api/Actions", 200, "truncated"),
+        ("/api/Actions", 200, None)]
+    assert all(e["params"] == {"ticket_id": str(tid), "excludesys": "true"} for e in log)
+
+
+def test_actions_truth_over_the_control_path(simulator):
+    sim = simulator(tickets=80, seed=2)
+    local, everything = sim.truth("actions"), sim.truth("actions", include_deleted=True)
+    http = requests.get(sim.base_url + "/_sim/truth", params={"stream": "actions"}).json()
+    assert http == {f"{t}:{i}": row for (t, i), row in local.items()}
+    assert sim.truth("action") == local and set(local) <= set(everything)  # ~1% of tickets are deleted
+    sim.mutate(delete=3)
+    gone = sim.mutations[-1]["deleted"]
+    with_deleted = requests.get(sim.base_url + "/_sim/truth", params={"stream": "actions", "include_deleted": "true"}).json()
+    live = sim.truth("actions")
+    assert set(with_deleted) == {f"{t}:{i}" for t, i in everything} and not any(t in gone for t, _ in live)
+    assert set(live) == {k for k in local if k[0] not in gone}
+    assert sim.request_log == []
+
+
+def test_actions_deterministic_and_independent_of_the_tickets():
+    a, b, c = HaloSimulator(tickets=300, seed=21), HaloSimulator(tickets=300, seed=21), HaloSimulator(tickets=300, seed=22)
+    assert a.truth("actions") == b.truth("actions") != c.truth("actions")
+    none = HaloSimulator(tickets=300, seed=21, actions_per_ticket=0)
+    more = HaloSimulator(tickets=300, seed=21, actions_per_ticket=12)
+    assert none.truth("actions") == {} and all(t["lastactiondate"] == NO_DATE for t in none.truth().values())
+    assert 9 <= len(more.truth("actions")) / len(more.truth()) <= 16
+    # the tickets are the same whatever the actions (only lastactiondate and lastnote_date follow them)
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("lastactiondate", "lastnote_date")}
+    assert [strip(a.store.render(j)) for j in range(300)] == [strip(none.store.render(j)) for j in range(300)]
+    # generating the actions lazily or up front gives the same data and tickets
+    lazy = HaloSimulator(tickets=300, seed=21)
+    rows_before = [lazy.store.render(j) for j in range(300)]
+    assert lazy.truth("actions") == a.truth("actions") and [lazy.store.render(j) for j in range(300)] == rows_before
+    with pytest.raises(ValueError):
+        HaloSimulator(tickets=5, actions_per_ticket=-1)
+
+
+def test_actions_build_and_day_query_are_fast(simulator):
+    t0 = time.perf_counter()
+    sim = simulator(tickets=20000, seed=42)
+    with sim.store.lock:
+        sim.store._actions()
+    build = time.perf_counter() - t0
+    n = sim.store.action_count
+    assert 80_000 <= n <= 120_000 and build < 3.0, (n, build)
+    s = session_for(sim)
+    start = fmt_ms(sim.store.end_ms - 200 * 86_400_000)[:10]
+    t0 = time.perf_counter()
+    day = s.get(sim.base_url + "/api/Actions", params={"startdate": start, "enddate": start + "T23:59:59",
+                                                        "pageinate": "true", "page_size": 100}).json()
+    assert day["record_count"] > 50 and time.perf_counter() - t0 < 1.0
+
+
 # ---------------------------------------------------------------- switches
 def test_repeat_last_page(simulator):
     sim = simulator(tickets=250, repeat_last_page=True)
@@ -927,11 +1361,15 @@ def test_cli_help_and_usage_errors():
     for flag in ("--port", "--tickets", "--rate-limit", "--retry-after", "--token-ttl", "--token-max-uses", "--fault",
                  "--repeat-last-page", "--mutate-after", "--mutate-every", "--latency", "--lastupdate-from-op",
                  "--lastupdate-to-op", "--echo-secrets", "--tenant", "--default-order", "--unpaged-limit",
-                 "--hide-inactive", "--category-shape", "--ignore-include-custom-fields", "users=U", "path=/api/LIST"):
+                 "--hide-inactive", "--category-shape", "--ignore-include-custom-fields", "users=U", "path=/api/LIST",
+                 "--actions-per-ticket", "--actions-max-range-days", "--actions-range", "--actions-paging",
+                 "actions_add=A", "actions_edit=E", "actions_delete=X"):
         assert flag in out.stdout, flag
     for args in (["--bogus"], ["--port", "70000"], ["--port", "abc"], ["--tickets", "-1"], ["--fault", "boom"],
                  ["--lastupdate-from-op", "=="], ["--mutate-after", "0:update=1"], ["--category-shape", "dict"],
-                 ["--hide-inactive", "maybe"], ["--mutate-after", "1:users=-2"], ["--mutate-every", "1:path=/x"]):
+                 ["--hide-inactive", "maybe"], ["--mutate-after", "1:users=-2"], ["--mutate-every", "1:path=/x"],
+                 ["--actions-range", "sometimes"], ["--actions-paging", "maybe"], ["--actions-max-range-days", "-1"],
+                 ["--actions-per-ticket", "-2"], ["--mutate-after", "1:actions_add=-1"]):
         r = subprocess.run(py + args, capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and "usage:" in r.stderr and "error:" in r.stderr, args
 

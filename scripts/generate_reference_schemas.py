@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SWAGGER = ROOT / "scripts" / "halo_swagger"
 OUT = ROOT / "source_haloitsm" / "schemas"
 
-# stream -> (swagger schema of a list row, primary key, fields seen in list rows that the schema lacks)
+# stream -> (swagger schema of a list row, primary key (a name or a tuple), fields seen in rows that the schema lacks)
 STREAMS = {
     "statuses": ("TStatus", "id", {}),
     "ticket_types": ("RequestType_List", "id", {"active": "boolean"}),
@@ -31,6 +31,7 @@ STREAMS = {
     "categories": ("CategoryDetail", "id", {}),
     "outcomes": ("TOutcome", "id", {}),
     "custom_field_definitions": ("FieldInfo", "id", {}),
+    "actions": ("Actions", ("ticket_id", "id"), {"actioncompletiondate": "date-time", "actionarrivaldate": "date-time"}),
 }
 
 
@@ -53,13 +54,15 @@ def schema(swagger_name: str, key: str, extra: dict) -> dict:
             properties[row["field"]] = _property(row["field"], row["type"], row["format"])
     for name, kind in extra.items():
         properties.setdefault(name, _property(name, kind, ""))
-    key_type = properties[key].get("type", ["null", "string"])
-    properties[key] = {"type": [t for t in key_type if t != "null"][0]}
+    keys = [key] if isinstance(key, str) else list(key)
+    for name in keys:
+        key_type = properties[name].get("type", ["null", "string"])
+        properties[name] = {"type": [t for t in key_type if t != "null"][0]}
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "type": "object",
         "additionalProperties": True,
-        "required": [key],
+        "required": keys,
         "properties": dict(sorted(properties.items())),
     }
 

@@ -55,6 +55,10 @@ class HaloConfig:
     end_date: Optional[dt.datetime]  # inclusive day, as midnight UTC
     ticket_types: Tuple[TicketTypeStream, ...]
     custom_fields: Tuple[str, ...]  # names or ids of ticket custom fields, or ("all",)
+    actions_include_system: bool
+    actions_include_private: bool
+    actions_html: bool
+    actions_history: str  # "by_time" or "by_ticket"
     page_size: int
     rate_limit: int
     request_timeout: int
@@ -290,6 +294,10 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
         end_date=end_date,
         ticket_types=tuple(streams),
         custom_fields=custom_fields,
+        actions_include_system=bool(config.get("actions_include_system", True)),
+        actions_include_private=bool(config.get("actions_include_private", True)),
+        actions_html=bool(config.get("actions_html", False)),
+        actions_history=str(config.get("actions_history") or "by_time"),
         page_size=int(config.get("page_size", PROPERTIES["page_size"]["default"])),
         rate_limit=int(config.get("rate_limit", PROPERTIES["rate_limit"]["default"])),
         request_timeout=int(config.get("request_timeout", PROPERTIES["request_timeout"]["default"])),

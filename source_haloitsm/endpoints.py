@@ -93,9 +93,12 @@ USERS = Endpoint("Users", list_key="users", paged=True, params=_ACTIVE_AND_INACT
 CATEGORIES = Endpoint("Category", or_key="categories")
 OUTCOMES = Endpoint("Outcome", params=(("showhidden", "true"),))
 FIELD_INFO = Endpoint("FieldInfo")
+# A ticket's actions (notes, emails, status changes, time entries), or the actions of a date range
+# (docs/halo-api.md 6; the range's limits are UNKNOWN: actions.py).
+ACTIONS = Endpoint("Actions", list_key="actions", paged=True)
 
 # path (lower case) -> endpoint, for the error handler's body checks.
 BY_PATH = {
     e.path.lower(): e
-    for e in (TICKETS, TICKET_TYPES, STATUSES, PRIORITIES, SLAS, TEAMS, AGENTS, CLIENTS, SITES, USERS, CATEGORIES, OUTCOMES, FIELD_INFO)
+    for e in (TICKETS, TICKET_TYPES, STATUSES, PRIORITIES, SLAS, TEAMS, AGENTS, CLIENTS, SITES, USERS, CATEGORIES, OUTCOMES, FIELD_INFO, ACTIONS)
 }

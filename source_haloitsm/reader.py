@@ -140,6 +140,22 @@ class StreamReader:
         ]
         return PendingProbe(self, parts, futures)
 
+    def call_later(self, fn: Callable[..., Any], *args: Any) -> "Pending":
+        """Runs `fn(*args)` (a request of the plan's own, e.g. a page of another list) on a worker, with
+        planning priority; `.result()` waits for it."""
+        with self._lock:
+            self._probes += 1
+            order = self._probes
+        return Pending(self, [self._submit((prio.PLANNING, order, 0, 0), self._counted(fn), *args)])
+
+    def _counted(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            with self._lock:
+                self.requests += 1
+            return fn(*args)
+
+        return run
+
     def _wait(self, future: "Future[Any]") -> Any:
         while True:
             if self._cancelled.is_set():
@@ -236,9 +252,24 @@ class StreamReader:
             future.cancel()
 
 
-class PendingProbe:
+class Pending:
+    """Requests on their way; `.result()` waits for them (and stops waiting when the read is cancelled)."""
+
+    def __init__(self, reader: StreamReader, futures: "List[Future[Any]]"):
+        self._reader, self._futures = reader, futures
+
+    def result(self) -> Any:
+        return self._reader._wait(self._futures[0])
+
+    def cancel(self) -> None:
+        for future in self._futures:
+            future.cancel()
+
+
+class PendingProbe(Pending):
     def __init__(self, reader: StreamReader, parts: List[Mapping[str, str]], futures: "List[Future[Any]]"):
-        self._reader, self._parts, self._futures = reader, parts, futures
+        super().__init__(reader, futures)
+        self._parts = parts
 
     def result(self) -> Probe:
         return Probe([self._reader._wait(f) for f in self._futures], self._parts)

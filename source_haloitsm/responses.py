@@ -10,6 +10,7 @@ These are the CDK's own interfaces (`ErrorHandler`, `BackoffStrategy`), driven b
 | 2xx that is HTML, cut off, or lacks the list | retry with back-off |
 | 401 | the first time for a request: the CDK asks the token provider for a new token and retries; again: a config error if Halo's API never accepted any token (the token endpoint and the API disagree), else retry with yet another token |
 | 403, 404 | config error naming what to check |
+| 400 on a date range of actions | handed back (RequestRejected): the instance does not answer such ranges |
 | 400, other 4xx | system error (a connector bug or an unexpected Halo version) |
 | 429 | wait `Retry-After`, else 30, 60, 120, 240, 300 s |
 | 502, 504 on a page | ask for the page again with a smaller `page_size` (the page reader does it) |
@@ -129,6 +130,10 @@ class HaloErrorHandler(_HaloHandler):
             return ErrorResolution(ResponseAction.REDUCE_PAGE_SIZE, FailureType.transient_error, f"Halo's gateway gave up on {what} (HTTP {status}).")
         if status >= 500 or status == 408:
             return _retry(f"Halo answered {what} with HTTP {status}.")
+        if status == 400 and _is_range_of_actions(response.request):
+            # Not a bug: this instance does not answer date ranges of actions (or not this long). The
+            # client hands the answer back as RequestRejected and actions.py reads another way.
+            return ErrorResolution(ResponseAction.IGNORE, FailureType.system_error, f"Halo refused the date range of {what} (HTTP 400).")
         return _fail(
             f"Halo rejected {what} (HTTP {status}). This is a bug in the connector or an unexpected Halo version: "
             "please report it with the log.",
@@ -312,6 +317,11 @@ def _api_path(request: Optional[requests.PreparedRequest]) -> str:
     path = urlsplit(request.url or "").path if request is not None else ""
     marker = path.lower().find("/api/")
     return path[marker + 5:].lower().rstrip("/") if marker >= 0 else ""
+
+
+def _is_range_of_actions(request: Optional[requests.PreparedRequest]) -> bool:
+    query = parse_qs(urlsplit(request.url or "").query) if request is not None else {}
+    return _api_path(request) == "actions" and "startdate" in query and "ticket_id" not in query
 
 
 def _page_size(request: Optional[requests.PreparedRequest]) -> int:

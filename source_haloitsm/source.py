@@ -20,7 +20,7 @@ from source_haloitsm.client import HaloClient
 from source_haloitsm.config import ConfigError, HaloConfig, migrate, parse_config
 from source_haloitsm.scheduler import Scheduler
 from source_haloitsm import custom_fields, endpoints
-from source_haloitsm.streams import REFERENCE_STREAMS, HaloStream, ReadContext, TicketsStream
+from source_haloitsm.streams import REFERENCE_STREAMS, Actions, HaloStream, ReadContext, TicketsStream
 
 
 class SourceHaloitsm(AbstractSource):
@@ -64,7 +64,7 @@ class SourceHaloitsm(AbstractSource):
                 if halo_config.ticket_types
                 else [TicketsStream(context)]
             )
-            self._built = (halo_config, context, tickets + [stream(context) for stream in REFERENCE_STREAMS])
+            self._built = (halo_config, context, tickets + [Actions(context)] + [stream(context) for stream in REFERENCE_STREAMS])
         return self._built[1], self._built[2]
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:

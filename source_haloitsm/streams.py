@@ -48,7 +48,9 @@ from source_haloitsm.reader import Planned, StreamQuery, StreamReader
 from source_haloitsm.records import RecordBatch, RecordNormalizer
 from source_haloitsm.scheduler import Scheduler
 from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_schema
-from source_haloitsm.windows import HISTORY_FLOOR, Window, WindowPlanner
+from source_haloitsm.actions import ActionsPlan
+from source_haloitsm.datetimes import to_query
+from source_haloitsm.windows import HISTORY_FLOOR, ONE_SECOND, Window, WindowPlanner, ceil_second
 
 # A window aims at this many pages of records.
 WINDOW_TARGET_PAGES = 20
@@ -172,6 +174,10 @@ class HaloStream(Stream, CheckpointMixin):
                 f"The saved state of stream '{self.name}' has {self.cursor_field}={raw!r}, which is not a datetime. "
                 "Reset the stream's data in Airbyte to start again from start_date."
             ) from None
+
+    @property
+    def state_value(self) -> Optional[dt.datetime]:
+        return self._state_value
 
     def _advance_state(self, end: dt.datetime) -> None:
         if self._state_value is None or end > self._state_value:
@@ -517,6 +523,51 @@ class Outcomes(ReferenceStream):
 class CustomFieldDefinitions(ReferenceStream):
     name = "custom_field_definitions"
     endpoint = endpoints.FIELD_INFO
+
+
+class Actions(HaloStream):
+    """Every ticket's conversation: notes, emails, status changes, time entries. An action's `id` is
+    unique only within its ticket. How it is read (by time for history, by changed ticket for
+    incremental syncs) is in actions.py."""
+
+    name = "actions"
+    endpoint = endpoints.ACTIONS
+    primary_key = ["ticket_id", "id"]
+    cursor_field = "datetime"
+    state_checkpoint_interval = None
+
+    def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
+        cfg = self.context.config
+        params: Dict[str, Any] = {**self.endpoint.page_params(page_no, page_size), **part}
+        if window is not None:  # the actions of a date range, on their `datetime`
+            params["startdate"] = to_query(window.start.replace(microsecond=0) - ONE_SECOND)  # type: ignore[union-attr]
+            params["enddate"] = to_query(ceil_second(window.end))
+        if not cfg.actions_include_system:
+            params["excludesys"] = "true"
+        if not cfg.actions_include_private:
+            params["excludeprivate"] = "true"
+        if cfg.actions_html:
+            params["includehtmlnote"] = params["includehtmlemail"] = "true"
+        return params
+
+    def get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Page:
+        page = super().get_page(window, part, page_no, page_size)
+        if "ticket_id" in part:  # a ticket's own list: every row is that ticket's
+            for row in page.rows:
+                row.setdefault("ticket_id", int(part["ticket_id"]))
+        return page
+
+    def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
+        self._plan = ActionsPlan(self, reader, sync_mode == SyncMode.incremental, self.logger)
+        return iter(self._plan)
+
+    def holds(self, window: Optional[Window]) -> Optional[Callable[[Mapping[str, Any]], bool]]:
+        return CursorStream.holds(self, window)
+
+    def _summary(self, reader: StreamReader) -> str:
+        plan = getattr(self, "_plan", None)
+        how = f" Read {plan.strategy}; {plan.ticket_requests} request(s) of the ticket list." if plan and plan.strategy else ""
+        return super()._summary(reader) + how
 
 
 REFERENCE_STREAMS = (Statuses, TicketTypes, Priorities, Slas, Teams, Agents, Clients, Sites, Users, Categories, Outcomes, CustomFieldDefinitions)

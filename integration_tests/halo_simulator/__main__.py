@@ -7,7 +7,7 @@ import sys
 import threading
 
 from .faults import FAULT_KINDS, Fault, MutationRule
-from .server import CATEGORY_SHAPES, DEFAULT_ORDERS, SWITCHES, HaloSimulator
+from .server import ACTIONS_PAGING_MODES, ACTIONS_RANGE_MODES, CATEGORY_SHAPES, DEFAULT_ORDERS, SWITCHES, HaloSimulator
 
 
 def _port(v: str) -> int:
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--span-days", type=_nonneg_float, default=730.0, help="dateoccurred/last_update spread, in days, ending at --end")
     g.add_argument("--end", default=None, help="end of the generated history (UTC, e.g. 2026-01-01T00:00:00); default: now")
     g.add_argument("--cache-size", type=_nonneg_int, default=20000, help="rendered tickets kept in the JSON cache")
+    g.add_argument("--actions-per-ticket", type=_nonneg_float, default=5.0,
+                   help="average actions per ticket (a few tickets have 50+, about 5%% none; 0 = no actions) (Q36)")
     g = p.add_argument_group("authentication")
     g.add_argument("--client-id", default="demo-client", help="accepted client_id")
     g.add_argument("--client-secret", default="demo-secret", help="accepted client_secret")
@@ -111,12 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fault-seed", type=int, default=0, help=SWITCHES["fault_seed"][1])
     g.add_argument("--latency", type=_nonneg_float, default=0.0, help=SWITCHES["latency"][1])
     g.add_argument("--latency-jitter", type=_nonneg_float, default=0.0, help=SWITCHES["latency_jitter"][1])
-    mut = "K[:update=M][:create=C][:delete=D][:users=U][:clients=L][:sites=S][:path=/api/LIST]"
+    mut = ("K[:update=M][:create=C][:delete=D][:users=U][:clients=L][:sites=S][:actions_add=A][:actions_edit=E]"
+           "[:actions_delete=X][:path=/api/LIST]")
     g.add_argument("--mutate-after", dest="mutate_schedule", type=_mutation, action="append", default=[],
                    metavar=mut,
-                   help="after the K-th list request to path (default /api/tickets, the ticket page requests), "
-                        "update/create/delete tickets and move the last-update time of U users, L clients, S sites "
-                        "to now (repeatable)")
+                   help="after the K-th list request to path (default /api/tickets, the ticket page requests; "
+                        "/api/actions counts GET /api/Actions lists), update/create/delete tickets, move the "
+                        "last-update time of U users, L clients, S sites to now, and add A / edit E / delete X "
+                        "actions (repeatable)")
     g.add_argument("--mutate-every", dest="mutate_schedule", type=lambda v: _mutation(v, True), action="append",
                    metavar=mut, help="same, after every K-th such request")
     g = p.add_argument_group("ticket list behaviour")
@@ -131,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=SWITCHES["default_order"][1])
     g.add_argument("--ignore-include-custom-fields", action="store_true",
                    help=SWITCHES["ignore_include_custom_fields"][1])
+    g = p.add_argument_group("actions (GET /api/Actions)")
+    g.add_argument("--actions-max-range-days", type=_nonneg_int, default=1, help=SWITCHES["actions_max_range_days"][1])
+    g.add_argument("--actions-range", choices=ACTIONS_RANGE_MODES, default="answer", help=SWITCHES["actions_range"][1])
+    g.add_argument("--actions-paging", choices=ACTIONS_PAGING_MODES, default="paged", help=SWITCHES["actions_paging"][1])
     g = p.add_argument_group("reference lists (Agent, Team, Client, Site, Users, TicketType, Category, Outcome ...)")
     g.add_argument("--hide-inactive", type=_on_off, default=True, metavar="on|off", help=SWITCHES["hide_inactive"][1])
     g.add_argument("--category-shape", choices=CATEGORY_SHAPES, default="array", help=SWITCHES["category_shape"][1])
@@ -148,7 +156,7 @@ def main(argv=None) -> int:
     try:
         sim = HaloSimulator(tickets=a.tickets, seed=a.seed, client_id=a.client_id, client_secret=a.client_secret,
                             tenant=a.tenant or None, host=a.host, port=a.port, span_days=a.span_days, end=a.end,
-                            cache_size=a.cache_size, **switches)
+                            cache_size=a.cache_size, actions_per_ticket=a.actions_per_ticket, **switches)
     except ValueError as e:
         parser.error(str(e))
     try:

@@ -99,6 +99,49 @@ OUTCOMES = [  # id, outcome, button name, long label, hidden, icon - Q34 (TOutco
     (7, "Fax User", "Fax", "Send a fax (retired)", True, "fa-fax"),
     (8, "Legacy Survey", "Survey", "Send the old satisfaction survey", True, "fa-star"),
 ]
+# Q34, Q36: the outcomes actions carry besides the ones above; ``systemid`` (last column) non-zero marks
+# an outcome Halo records by itself, and an action's ``action_systemid`` is its outcome's ``systemid``.
+# (Their GUIDs come from their own random stream, so every row above stays as it was.)
+ACTION_OUTCOMES = [
+    (9, "Time Entry", "Log Time", "Record time worked on the ticket", False, "fa-clock-o", 0),
+    (10, "Email Received", "Email Received", "An email from the end-user", False, "fa-inbox", 0),
+    (11, "Ticket Logged", "Logged", "The ticket was logged", False, "fa-plus-circle", 1),
+    (12, "Status Change", "Change Status", "The ticket's status changed", False, "fa-exchange", 2),
+    (13, "SLA Hold", "SLA Hold", "The SLA timer was put on hold", False, "fa-pause", 3),
+    (14, "SLA Release", "SLA Release", "The SLA timer was released", False, "fa-play", 4),
+]
+OUTCOME_SYSTEMID = {o[0]: 0 for o in OUTCOMES} | {o[0]: o[6] for o in ACTION_OUTCOMES}
+OUTCOME_NAME = {o[0]: o[1] for o in OUTCOMES + ACTION_OUTCOMES}
+# Q36: kinds of action. code -> (outcome id, who acts: "agent" | "user" (the ticket's end-user) | "system",
+# per-mille of them private (hiddenfromuser), weight among a ticket's later actions)
+K_LOGGED, K_NOTE, K_EMAIL_OUT, K_EMAIL_IN, K_TIME, K_PHONE, K_STATUS, K_HOLD, K_RELEASE, K_ESCALATE = range(10)
+ACTION_KINDS = [
+    (11, "user", 0, 0.0),       # Ticket Logged - system outcome, always action 1
+    (1, "agent", 350, 0.30),    # Note
+    (2, "agent", 0, 0.14),      # Email User
+    (10, "user", 0, 0.14),      # Email Received
+    (9, "agent", 600, 0.14),    # Time Entry
+    (3, "agent", 200, 0.05),    # Phone Call
+    (12, "agent", 0, 0.12),     # Status Change - system outcome (the agent whose change it records)
+    (13, "system", 1000, 0.04),  # SLA Hold - system outcome
+    (14, "system", 1000, 0.04),  # SLA Release - system outcome
+    (4, "agent", 1000, 0.03),   # Escalate
+]
+ADDED_KINDS = (K_NOTE, K_EMAIL_OUT, K_EMAIL_IN, K_TIME, K_PHONE)  # what ``mutate(actions_add=)`` adds
+EMAIL_KINDS = (K_EMAIL_OUT, K_EMAIL_IN)
+HEAVY_ACTIONS = (50, 150)  # a few tickets have this many actions (inclusive range)
+ACTION_NOTES = [
+    "Called {first} back on {phone} – no answer, left a voicemail.",
+    "User confirmed the {sub} problem is gone after a restart.",
+    "Réinitialisé le mot de passe de {first}; l'utilisateur doit se reconnecter.",
+    "Checked the logs: timeout talking to the {sub} server (0x80070005).",
+    "Waiting on the supplier – their ref. SUP-{n}.",
+    "Discussed with 2nd line, see the Teams thread 👍",
+    "Kundin informiert, Gerät wird getauscht.",
+    "Remote session with {first} {last} <{email}>; cleared the cache and re-synced.",
+    "Workaround sent: use the web client until the fix is rolled out.",
+    "“{sub}” licence re-assigned – ½ day lost, £0 cost.",
+]
 SUMMARY_TEMPLATES = [
     "{cat} issue: {sub} not working",
     "Cannot access {sub} since this morning",
@@ -134,6 +177,27 @@ IMPACT_VALUES = [(1, "Whole Organisation"), (2, "Multiple Users"), (3, "Single U
 CF_TEXT, CF_MEMO, CF_SELECT, CF_DATE, CF_CHECKBOX = 0, 1, 2, 4, 6  # Halo's type codes (Q35)
 CF_INPUT_INTEGER, CF_INPUT_DECIMAL = 1, 4  # inputtype of a number-only text field (Q35, INFERRED)
 BLANK_CF_PERMILLE = 70  # tickets with no custom field value at all
+
+
+KIND_IS_SYSTEM = np.array([OUTCOME_SYSTEMID[kd[0]] != 0 for kd in ACTION_KINDS])  # Q36: excludesys
+
+
+class _Actions:
+    """Per-action arrays (one entry per action, ever; deleted ones flagged ``gone``). The generated
+    history is grouped by ticket (ticket index ``j`` owns ``starts[j]:starts[j+1]``, ids 1..n in
+    order); actions added later are appended and listed per ticket in ``extra``. ``next_id`` is each
+    ticket's next action id; ``dt_order``/``dt_sorted`` the datetime index (rebuilt after appends)."""
+
+    def __init__(self, tix, aid, dt, lu, kind, private, old, new, edits, gone, starts, n_gen, next_id):
+        self.tix, self.aid, self.dt, self.lu, self.kind, self.private = tix, aid, dt, lu, kind, private
+        self.old, self.new, self.edits, self.gone, self.starts, self.n_gen = old, new, edits, gone, starts, n_gen
+        self.next_id = next_id
+        self.extra: dict = {}
+        self.dt_order = self.dt_sorted = None
+
+
+def _html_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
 
 
 def ms_now() -> int:
@@ -283,6 +347,8 @@ class RefData:
             "sites": {s[0]: between(self.client_created[s[2]], last) for s in self.sites},
             "users": {u[0]: (bulk if rng3.random() < 0.1 and bulk > u[6] else between(u[6], last)) for u in self.users},
         }
+        rng4 = random.Random(f"ref-outcomes:{seed}")  # Q36: the outcomes actions carry
+        self.outcome_guids.update({o[0]: _guid(rng4) for o in ACTION_OUTCOMES})
         self._mut_rng = random.Random(f"ref-mut:{seed}")
         self.rows = {
             "clients": [self._client_row(c) for c in self.clients],
@@ -411,12 +477,13 @@ class RefData:
         return out
 
     def outcomes_payload(self):
-        """Q34: TOutcome rows; two are hidden."""
+        """Q34: TOutcome rows; two are hidden; those with a non-zero ``systemid`` are system outcomes (Q36)."""
         return [{"id": o[0], "guid": self.outcome_guids[o[0]], "outcome": o[1], "buttonname": o[2], "labellong": o[3],
-                 "colour": "#2bd3c6", "sequence": o[0], "hidden": o[4], "systemid": 0, "icon": o[5],
-                 "hidefromuser": o[0] != 2, "slaholdischecked": False, "slareleaseischecked": False,
+                 "colour": "#2bd3c6", "sequence": o[0], "hidden": o[4], "systemid": OUTCOME_SYSTEMID[o[0]], "icon": o[5],
+                 "hidefromuser": o[0] not in (2, 10), "slaholdischecked": o[1] == "SLA Hold",
+                 "slareleaseischecked": o[1] == "SLA Release",
                  "newstatus": 8 if o[1] == "Resolve" else 9 if o[1] == "Close" else 0, "defaultmanhrs": 0.0}
-                for o in OUTCOMES]
+                for o in OUTCOMES + ACTION_OUTCOMES]
 
     def fieldinfo_payload(self):
         out = []
@@ -447,8 +514,11 @@ class TicketStore:
     """Compact index of tickets + lazy deterministic rendering + query engine."""
 
     def __init__(self, n: int, seed: int = 42, span_days: float = 730.0, end_ms: int | None = None,
-                 cache_size: int = 20000):
+                 cache_size: int = 20000, actions_per_ticket: float = 5.0):
+        if actions_per_ticket < 0:
+            raise ValueError("actions_per_ticket must be >= 0")
         self.seed = seed
+        self.actions_per_ticket = float(actions_per_ticket)
         self.end_ms = sql_round(end_ms if end_ms is not None else int(time.time()) * 1000)
         self.span_ms = int(span_days * DAY_MS)
         self.ref = RefData(seed, self.end_ms)
@@ -461,6 +531,9 @@ class TicketStore:
         self._variants: dict = {}
         self._cf_keys: set = {0}  # custom-field selections seen in the JSON cache's keys
         self._mut_rng = random.Random(f"mut:{seed}")
+        self._act_mut_rng = random.Random(f"act-mut:{seed}")  # action mutations: the ticket stream stays as it was
+        self._acts = None  # per-action arrays, built on first use (_actions())
+        self._aqcache: dict = {}
         self._build(n)
 
     # --- index ----------------------------------------------------------
@@ -514,6 +587,7 @@ class TicketStore:
         self.ids = np.arange(1, n + 1, dtype=np.int64)
         self.occ, self.lu, self.closed, self.ttype, self.status, self.deleted = occ, lu, closed, ttype, status, deleted
         self._tiebreak = (self.ids * 2654435761) & 0xFFFFFFFF
+        self._build_action_summary(n, closed_mask)
 
     @property
     def count(self) -> int:
@@ -522,6 +596,7 @@ class TicketStore:
     def _bump(self, ids: Iterable[int]) -> None:
         self.version += 1
         self._qcache.clear()
+        self._aqcache.clear()
         with self._cache_lock:
             for i in ids:
                 for v in self._cf_keys:
@@ -529,26 +604,37 @@ class TicketStore:
 
     # --- mutations ------------------------------------------------------
     def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None, users: int = 0,
-               clients: int = 0, sites: int = 0) -> dict:
+               clients: int = 0, sites: int = 0, actions_add: int = 0, actions_edit: int = 0,
+               actions_delete: int = 0) -> dict:
         """Move ``last_update`` of tickets to now / create / soft-delete; move the last-update time of
-        users / clients / sites to now (quirks.py, simulator-only). Returns affected ids per kind."""
+        users / clients / sites to now (quirks.py, simulator-only); add, edit, delete actions (Q39).
+        Returns affected ids per kind (actions as [ticket_id, id] pairs)."""
+        for name, k in (("update", update), ("create", create), ("delete", delete), ("actions_add", actions_add),
+                        ("actions_edit", actions_edit), ("actions_delete", actions_delete)):
+            if k < 0:
+                raise ValueError(f"{name} must be >= 0")
         with self.lock:
             rng = self._mut_rng
             now = max(ms_now(), self.end_ms)
             live = None
-            out = {"updated": [], "created": [], "deleted": []}
+            out = {"updated": [], "created": [], "deleted": [], "actions_added": [], "actions_edited": [],
+                   "actions_deleted": []}
             if users or clients or sites:
                 out.update(self.ref.mutate(now, users=users, clients=clients, sites=sites))
+            if update or create or ids or actions_add or actions_edit or actions_delete:
+                self._actions()  # the generated history first, then the changes on top of it
             upd_ids = [int(i) for i in ids] if ids else []
             if update:
                 live = np.flatnonzero(~self.deleted)
                 k = min(update, len(live))
                 upd_ids += [int(self.ids[j]) for j in rng.sample(list(live), k)] if k else []
+            new_actions = []  # (ticket index, kind, old status, new status)
             for tid in upd_ids:
                 j = tid - 1
                 if not (0 <= j < self.count):
                     continue
                 self.lu[j] = now
+                was = int(self.status[j])
                 r = rng.random()
                 if self.closed[j] == NONE_MS and r < 0.3:
                     self.closed[j] = now
@@ -558,10 +644,13 @@ class TicketStore:
                     self.status[j] = OPEN_STATUS_IDS[1]
                 elif self.closed[j] == NONE_MS:
                     self.status[j] = rng.choice(OPEN_STATUS_IDS)
+                if int(self.status[j]) != was and not self.deleted[j]:  # Q39: a status change is an action
+                    new_actions.append((j, K_STATUS, was, int(self.status[j])))
                 out["updated"].append(tid)
             if create:
                 first = int(self.ids[-1]) + 1 if self.count else 1
                 new_ids = np.arange(first, first + create, dtype=np.int64)
+                n0 = self.count
                 self.ids = np.concatenate([self.ids, new_ids])
                 self.occ = np.concatenate([self.occ, np.full(create, now, np.int64)])
                 self.lu = np.concatenate([self.lu, np.full(create, now, np.int64)])
@@ -569,15 +658,50 @@ class TicketStore:
                 self.ttype = np.concatenate([self.ttype, np.array([rng.choice(TICKET_TYPES)[0] for _ in range(create)], np.int8)])
                 self.status = np.concatenate([self.status, np.full(create, 1, np.int16)])
                 self.deleted = np.concatenate([self.deleted, np.zeros(create, bool)])
+                self.last_act = np.concatenate([self.last_act, np.full(create, now, np.int64)])
+                self._acts.next_id = np.concatenate([self._acts.next_id, np.ones(create, np.int64)])
                 self._tiebreak = (self.ids * 2654435761) & 0xFFFFFFFF
                 out["created"] = [int(i) for i in new_ids]
+                new_actions += [(j, K_LOGGED, 0, 0) for j in range(n0, n0 + create)]  # Q40: logged at dateoccurred
             if delete:
                 live = np.flatnonzero(~self.deleted)
                 k = min(delete, len(live))
                 for j in (rng.sample(list(live), k) if k else []):
                     self.deleted[j] = True
                     out["deleted"].append(int(self.ids[j]))
-            self._bump(out["updated"] + out["deleted"])
+            touched = set()
+            if actions_add:
+                arng = self._act_mut_rng
+                live_t = np.flatnonzero(~self.deleted)
+                if len(live_t):
+                    for _ in range(actions_add):  # Q39: a new action on a random live ticket
+                        new_actions.append((int(live_t[arng.randrange(len(live_t))]), arng.choice(ADDED_KINDS), 0, 0))
+            out["actions_added"] = self._add_actions(new_actions, now)
+            touched.update(t - 1 for t, _ in out["actions_added"])
+            a = self._acts
+            if actions_edit:  # Q39: the note changes; last_updated and the ticket's last_update move
+                live_a = self._live_actions()
+                for i in sorted(self._act_mut_rng.sample(range(len(live_a)), min(actions_edit, len(live_a)))):
+                    p = int(live_a[i])
+                    a.edits[p] += 1
+                    a.lu[p] = now
+                    self.lu[a.tix[p]] = now
+                    touched.add(int(a.tix[p]))
+                    out["actions_edited"].append([int(a.tix[p]) + 1, int(a.aid[p])])
+            if actions_delete:  # Q39: gone; the ticket's last_update moves, lastactiondate = the newest left
+                live_a = self._live_actions()
+                for i in sorted(self._act_mut_rng.sample(range(len(live_a)), min(actions_delete, len(live_a)))):
+                    p = int(live_a[i])
+                    a.gone[p] = True
+                    j = int(a.tix[p])
+                    self.lu[j] = now
+                    touched.add(j)
+                    out["actions_deleted"].append([j + 1, int(a.aid[p])])
+                for j in {t - 1 for t, _ in out["actions_deleted"]}:
+                    rest = self._ticket_positions(a, j)
+                    rest = rest[~a.gone[rest]]
+                    self.last_act[j] = int(a.dt[rest].max()) if len(rest) else NONE_MS
+            self._bump(out["updated"] + out["deleted"] + [j + 1 for j in touched])
             return out
 
     def custom_field_truth(self, include_deleted: bool = False) -> dict:
@@ -601,7 +725,8 @@ class TicketStore:
                     continue
                 res[int(self.ids[j])] = {"last_update": fmt_ms(int(self.lu[j])), "tickettype_id": int(self.ttype[j]),
                                          "deleted": d, "status_id": int(self.status[j]),
-                                         "dateoccurred": fmt_ms(int(self.occ[j]))}
+                                         "dateoccurred": fmt_ms(int(self.occ[j])),
+                                         "lastactiondate": fmt_ms(int(self.last_act[j]))}
             return res
 
     # --- queries --------------------------------------------------------
@@ -830,8 +955,6 @@ class TicketStore:
         summary = info["tmpl"].format(cat=info["cat"], sub=info["sub"], first=info["first"], last=info["last"],
                                       city=info["city"], prefix=TYPE_PREFIX[ttype], id=tid)
         responded = is_closed or (h2 % 10) < 7
-        span = lu - occ
-        lastaction = occ + (span * (h2 % 1000)) // 1000
         sla = 1 if ttype in (1, 3) else 2
         dyn = {
             "id": tid,
@@ -853,7 +976,7 @@ class TicketStore:
             "dateclosed": fmt_ms(closed) if is_closed else NO_DATE_1900,
             "dateassigned": fmt_ms(sql_round(occ + 60_000 + h2 % 3_600_000)) if info["agent_id"] != 1 else NO_DATE_1900,
             "hasbeenclosed": is_closed,
-            "lastactiondate": (la := fmt_ms(sql_round(lastaction))),
+            "lastactiondate": (la := fmt_ms(int(self.last_act[j]))),  # Q40: the newest action's datetime
             "last_update": fmt_ms(lu),
             "lastincomingemail": fmt_ms(occ + 5000) if info["has_email"] else NO_DATE_0001,
             "workflow_id": 10 if ttype == 4 else 0,
@@ -968,24 +1091,328 @@ class TicketStore:
             })
         return d
 
+    # --- actions (quirks.py Q26, Q36-Q41) ----------------------------------
+    # With the tickets come two small per-ticket arrays: how many actions the generated history has
+    # (``n_act``) and the newest one's datetime (``last_act``, the ticket's ``lastactiondate``). The
+    # actions themselves - a few numpy arrays with one entry per action, rows rendered on demand - are
+    # generated from these on first use (``_actions()``), so a simulator that never serves actions never
+    # pays for them, and the tickets are the same either way.
+
+    def _build_action_summary(self, n: int, closed_mask) -> None:
+        g = np.random.default_rng([self.seed, 0xAC7105])  # own stream: the tickets stay as they were
+        a = self.actions_per_ticket
+        r, u, v = g.random(n), g.random(n), g.random(n)
+        force = [int(x) for x in g.integers(0, max(n, 1), size=2)]
+        p_heavy, p_none = min(0.02, 0.0008 * a), 0.05
+        heavy = r < p_heavy
+        none = (r >= p_heavy) & (r < p_heavy + p_none)
+        if n >= 100 and a >= 1:  # always a few tickets with many actions and a few with none
+            if not heavy.any():
+                heavy[force[0]], none[force[0]] = True, False
+            if not none.any():
+                k = force[1] if force[1] != force[0] else (force[1] + 1) % n
+                none[k], heavy[k] = True, False
+        lam = max(0.0, (a - p_heavy * sum(HEAVY_ACTIONS) / 2) / (1 - p_heavy - p_none) - 1)
+        counts = 1 + g.poisson(lam, n)
+        counts[heavy] = g.integers(HEAVY_ACTIONS[0], HEAVY_ACTIONS[1] + 1, int(heavy.sum()))
+        counts[none] = 0
+        if a <= 0:
+            counts[:] = 0
+        occ, lu = self.occ, self.lu
+        # the newest action: a closed ticket's is its closing (at last_update = dateclosed); an open
+        # ticket's is at its last_update (60%) or earlier; a ticket with one action only has "logged"
+        mid = sql_round(occ + ((lu - occ) * u).astype(np.int64)) if n else occ
+        last = np.where(closed_mask | (v < 0.6), lu, mid)
+        last = np.where(counts == 1, occ, last)
+        self.last_act = np.where(counts == 0, NONE_MS, last).astype(np.int64)
+        self.n_act = counts.astype(np.int32)
+
+    def _actions(self) -> "_Actions":
+        """The per-action arrays, generated on first use. Callers hold ``self.lock``."""
+        if self._acts is None:
+            self._acts = self._generate_actions()
+        return self._acts
+
+    def _generate_actions(self) -> "_Actions":
+        n = len(self.n_act)  # the generated tickets (mutations generate the actions before they create any)
+        counts = self.n_act.astype(np.int64)
+        g = np.random.default_rng([self.seed, 0xAC7106])
+        total = int(counts.sum())
+        starts = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        tix = np.repeat(np.arange(n, dtype=np.int32), counts)
+        first_of = starts[:-1][tix]
+        pos = np.arange(total, dtype=np.int64) - first_of
+        cnt = counts[tix]
+        first = pos == 0
+        last = (pos == cnt - 1) & (cnt >= 2)
+        # Q40: action 1 at dateoccurred, the last at last_act, the others in between in id order
+        # (sorted uniform points as normalised cumulative sums of exponential gaps: no sort needed)
+        e = g.exponential(size=total)
+        e[first] = 0.0
+        cs = np.cumsum(e)
+        base = cs[first_of]
+        den = cs[first_of + cnt - 1] - base
+        frac = np.divide(cs - base, den, out=np.zeros(total), where=den > 0)
+        occ, la = self.occ[:n][tix], self.last_act[:n][tix]
+        dt = np.clip(sql_round(occ + ((la - occ) * frac).astype(np.int64)), occ, np.maximum(la, occ))
+        dt[last] = la[last]
+        dt[first] = occ[first]
+        # Q36: kinds; a closed ticket's last action is the status change that closed it
+        mid_kinds = np.array([k for k, kd in enumerate(ACTION_KINDS) if kd[3] > 0], np.int8)
+        w = np.array([ACTION_KINDS[k][3] for k in mid_kinds])
+        kind = g.choice(mid_kinds, size=total, p=w / w.sum()).astype(np.int8)
+        kind[first] = K_LOGGED
+        kind[last & (self.closed[:n] != NONE_MS)[tix]] = K_STATUS
+        # status changes: each ticket's last one sets its current status; old_status chains them
+        old = np.zeros(total, np.int8)
+        new = np.zeros(total, np.int8)
+        sc = np.flatnonzero(kind == K_STATUS)
+        if len(sc):
+            t = tix[sc]
+            nw = g.choice(np.array(OPEN_STATUS_IDS, np.int8), size=len(sc))
+            is_last = np.append(t[1:] != t[:-1], True)
+            nw[is_last] = self.status[:n][t[is_last]]
+            prev = np.concatenate([[1], nw[:-1]]).astype(np.int8)
+            prev[np.concatenate([[True], t[1:] != t[:-1]])] = 1  # a ticket's first change starts from New
+            old[sc], new[sc] = prev, nw
+        private = g.integers(0, 1000, size=total) < np.array([kd[2] for kd in ACTION_KINDS])[kind]
+        # about 8% were edited later: last_updated between their datetime and the ticket's last_update
+        alu = dt.copy()
+        edited = g.random(total) < 0.08
+        tl = self.lu[:n][tix]
+        if edited.any():
+            d = dt[edited]
+            alu[edited] = np.clip(sql_round(d + ((tl[edited] - d) * g.random(int(edited.sum()))).astype(np.int64)),
+                                  d, np.maximum(tl[edited], d))
+        return _Actions(tix=tix, aid=(pos + 1).astype(np.int32), dt=dt.astype(np.int64), lu=alu.astype(np.int64),
+                        kind=kind, private=private, old=old, new=new, edits=edited.astype(np.int32),
+                        gone=np.zeros(total, bool), starts=starts, n_gen=n, next_id=(counts + 1).astype(np.int64))
+
+    @property
+    def action_count(self) -> int:
+        """Live actions of live tickets (generates the actions)."""
+        with self.lock:
+            a = self._actions()
+            return int(np.count_nonzero(~a.gone & ~self.deleted[a.tix]))
+
+    def _ticket_positions(self, a: "_Actions", j: int) -> np.ndarray:
+        p = np.arange(a.starts[j], a.starts[j + 1], dtype=np.int64) if j < a.n_gen else np.zeros(0, np.int64)
+        extra = a.extra.get(j)
+        if extra:
+            p = np.concatenate([p, np.array(extra, np.int64)])
+        return p
+
+    def action_query(self, f: dict) -> np.ndarray:
+        """Positions of matching actions, in order. ``f``: ``ticket`` (index) or ``start``/``end``
+        (microseconds, inclusive, on ``datetime``), ``excludesys``, ``excludeprivate``, ``order``
+        ("datetime" or None = ticket_id, id), ``desc``. Deleted actions and deleted tickets' are never
+        listed (Q37)."""
+        key = tuple(sorted(f.items()))
+        with self.lock:
+            hit = self._aqcache.get(key)
+            if hit is not None:
+                return hit
+            a = self._actions()
+            j, start, end = f.get("ticket"), f.get("start"), f.get("end")
+            if j is not None:
+                idx = self._ticket_positions(a, j) if 0 <= j < self.count else np.zeros(0, np.int64)
+                if start is not None:
+                    idx = idx[a.dt[idx] * 1000 >= start]
+                if end is not None:
+                    idx = idx[a.dt[idx] * 1000 <= end]
+            else:  # a datetime range: binary search in the datetime-sorted index
+                if a.dt_order is None:
+                    a.dt_order = np.argsort(a.dt, kind="stable")
+                    a.dt_sorted = a.dt[a.dt_order]
+                lo = int(np.searchsorted(a.dt_sorted, -(-start // 1000), "left"))  # ceil(us / 1000)
+                hi = int(np.searchsorted(a.dt_sorted, end // 1000, "right"))
+                idx = a.dt_order[lo:max(lo, hi)]
+            keep = ~a.gone[idx] & ~self.deleted[a.tix[idx]]
+            if f.get("excludesys"):
+                keep &= ~KIND_IS_SYSTEM[a.kind[idx]]
+            if f.get("excludeprivate"):
+                keep &= ~a.private[idx]
+            idx = idx[keep]
+            keys = (a.aid[idx], a.tix[idx]) + ((a.dt[idx],) if f.get("order") == "datetime" else ())
+            idx = idx[np.lexsort(keys)]
+            if f.get("desc"):
+                idx = idx[::-1]
+            if len(self._aqcache) > 64:
+                self._aqcache.clear()
+            self._aqcache[key] = idx
+            return idx
+
+    def action_position(self, tid: int, aid: int) -> int | None:
+        """Position of action ``aid`` of ticket ``tid`` (live ticket, live action), or None."""
+        with self.lock:
+            j = self.index_of(tid)
+            if j is None or self.deleted[j]:
+                return None
+            a = self._actions()
+            p = self._ticket_positions(a, j)
+            p = p[(a.aid[p] == aid) & ~a.gone[p]]
+            return int(p[0]) if len(p) else None
+
+    def _ahash(self, tid: int, aid: int) -> int:
+        h = ((tid * 0x9E3779B97F4A7C15) ^ (aid * 0xBF58476D1CE4E5B9) ^ (self.seed * 0x94D049BB133111EB)) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+        h = (h * 0xD6E8FEB86659FD93) & 0xFFFFFFFFFFFFFFFF
+        return h ^ (h >> 32)
+
+    def action_row(self, p: int, html_note: bool = False, html_email: bool = False) -> dict:
+        """The action at position ``p`` as a GET /api/Actions list row (Q36); ``note_html`` only with
+        ``html_note``, ``emailbody_html`` only with ``html_email``."""
+        a = self._acts
+        j, aid, k = int(a.tix[p]), int(a.aid[p]), int(a.kind[p])
+        tid = j + 1
+        oid, who_kind = ACTION_KINDS[k][0], ACTION_KINDS[k][1]
+        h = self._ahash(tid, aid)
+        info = self._variant(self._variant_of(tid))[1]
+        user = info["user"]
+        dt, edits = int(a.dt[p]), int(a.edits[p])
+        if who_kind == "agent":
+            agent = self.ref.agents[1 + h % (len(self.ref.agents) - 1)]  # agents 2.., the disabled ones too
+            who, who_type, who_agentid, by_user = agent[1], 1, agent[0], 0
+        elif who_kind == "user":
+            who, who_type, who_agentid, by_user = f"{user[1]} {user[2]}", 2, 0, user[0]
+        else:
+            who, who_type, who_agentid, by_user = "System", 0, 0, 0
+        minutes = 5 + (h >> 8) % 236
+        tt = {K_TIME: minutes / 60, K_PHONE: (1 + minutes % 20) / 60,
+              K_NOTE: 0.25 if (h >> 16) % 4 == 0 else 0.0}.get(k, 0.0)
+        tt = round(tt, 4)
+        arrival = max(int(self.occ[j]), sql_round(dt - int(tt * 3_600_000))) if tt else dt
+        old, new = int(a.old[p]), int(a.new[p])
+        fields = {"first": user[1], "last": user[2], "email": user[4], "phone": user[5], "sub": info["sub"],
+                  "n": 1000 + h % 9000}
+        if k == K_LOGGED:
+            note = (f"Ticket logged by {user[1]} {user[2]} <{user[4]}> via "
+                    f"{('email', 'the portal', 'phone')[h % 3]}: {info['cat']} / {info['sub']}")
+        elif k == K_STATUS:
+            note = f"Status changed from {STATUS_NAMES.get(old, '')} to {STATUS_NAMES.get(new, '')}"
+        elif k == K_HOLD:
+            note = f"SLA timer on hold ({STATUS_NAMES.get(new, 'Awaiting User')})"
+        elif k == K_RELEASE:
+            note = "SLA timer released"
+        elif k == K_ESCALATE:
+            note = "Escalated to 2nd Line Support"
+        elif k == K_TIME:
+            note = f"Worked on {info['sub']}: {minutes} min."
+        elif k == K_PHONE:
+            note = f"Phoned {user[1]} on {user[5]} ({1 + minutes % 20} min)."
+        else:
+            text = ACTION_NOTES[(h >> 24) % len(ACTION_NOTES)].format(**fields)
+            if k == K_EMAIL_OUT:
+                note = f"Hi {user[1]},\n\n{text}\n\nKind regards,\nService Desk"
+            elif k == K_EMAIL_IN:
+                note = f"Hello, any news on this?\n{user[1]} {user[2]}\nTel: {user[5]}"
+            else:
+                note = text
+        if edits:  # Q39: an edit changes the note
+            note += f"\n[edited {edits}x]"
+        prefix = TYPE_PREFIX[int(self.ttype[j])]
+        mail_from = mail_to = subject = ""
+        if k in EMAIL_KINDS:
+            desk = "servicedesk@halo-demo.example.com"
+            mail_from, mail_to = (desk, user[4]) if k == K_EMAIL_OUT else (user[4], desk)
+            subject = f"{'Re: ' if k == K_EMAIL_IN else ''}[{prefix}-{tid}] {info['cat']} / {info['sub']}"
+        row = {
+            "ticket_id": tid,
+            "id": aid,
+            "outcome": OUTCOME_NAME[oid],
+            "outcome_id": oid,
+            "action_systemid": OUTCOME_SYSTEMID[oid],
+            "who": who,
+            "who_type": who_type,
+            "who_agentid": who_agentid,
+            "datetime": fmt_ms(dt),
+            "actiondatecreated": fmt_ms(dt),
+            "actionarrivaldate": fmt_ms(arrival),
+            "actioncompletiondate": fmt_ms(dt),
+            "last_updated": fmt_ms(int(a.lu[p])),
+            "note": note,
+            "hiddenfromuser": bool(a.private[p]),
+            "important": (h >> 40) % 40 == 0,
+            "timetaken": tt,
+            "nonbilltime": 0.0,
+            "actisbillable": k == K_TIME,
+            "chargerate": 1 if k == K_TIME else 0,
+            "old_status": old,
+            "new_status": new,
+            "new_status_name": STATUS_NAMES.get(new, ""),
+            "emailfrom": mail_from,
+            "emailto": mail_to,
+            "emailsubject": subject,
+            "attachment_count": 1 if k in EMAIL_KINDS and (h >> 48) % 5 == 0 else 0,
+            "actionby_agent_id": who_agentid,
+            "actionby_user_id": by_user,
+            "unread": 0,
+            "personal_unread": False,
+            "colour": "#2bd3c6" if who_type == 1 else "#8a8a8a",
+            "guid": str(uuid.UUID(int=(h << 64 | (h * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF)) & (2**128 - 1), version=4)),
+        }
+        if html_note:
+            row["note_html"] = "<p>" + _html_text(note) + "</p>"
+        if html_email:
+            row["emailbody_html"] = (f"<html><body><p>{_html_text(note)}</p></body></html>" if k in EMAIL_KINDS else "")
+        return row
+
+    def action_bytes(self, p: int, html_note: bool = False, html_email: bool = False) -> bytes:
+        return orjson.dumps(self.action_row(p, html_note, html_email))
+
     def actions(self, tid: int) -> list:
+        """Every live action of ticket ``tid`` as served (no html fields), by id."""
         j = self.index_of(tid)
         if j is None:
             return []
-        occ, lu = int(self.occ[j]), int(self.lu[j])
-        rng = random.Random(f"act:{self.seed}:{tid}")
-        n = rng.randrange(1, 7)
-        out = []
-        for i in range(1, n + 1):
-            t = sql_round(occ + (lu - occ) * (i - 1) / max(1, n - 1)) if n > 1 else occ
-            agent = self.ref.agents[rng.randrange(len(self.ref.agents))]
-            note = rng.choice(["Ticket logged", "Called the user back on +44 20 7946 0958",
-                               "Emailed user at someone@example.com", "Escalated to 2nd line",
-                               "Réinitialisé le mot de passe", "Closed – fixed"])
-            out.append({"ticket_id": tid, "id": i, "outcome": "Note" if i > 1 else "Logged", "outcome_id": i % 3,
-                        "who": agent[1], "who_type": 1, "who_agentid": agent[0], "datetime": fmt_ms(t),
-                        "actiondatecreated": fmt_ms(t), "actionarrivaldate": fmt_ms(t),
-                        "actioncompletiondate": fmt_ms(t), "note": note, "note_html": f"<p>{note}</p>",
-                        "hiddenfromuser": rng.random() < 0.2, "timetaken": round(rng.random(), 4),
-                        "last_updated": fmt_ms(t)})
-        return out
+        with self.lock:
+            return [self.action_row(int(p)) for p in self.action_query({"ticket": j})]
+
+    def actions_truth(self, include_deleted: bool = False) -> dict:
+        """Ground truth: {(ticket_id, id): row as served, without html fields}; the actions of deleted
+        tickets only with ``include_deleted`` (deleted actions never)."""
+        with self.lock:
+            a = self._actions()
+            keep = ~a.gone if include_deleted else ~a.gone & ~self.deleted[a.tix]
+            idx = np.flatnonzero(keep)
+            idx = idx[np.lexsort((a.aid[idx], a.tix[idx]))]
+            return {(int(a.tix[p]) + 1, int(a.aid[p])): self.action_row(int(p)) for p in idx}
+
+    def _add_actions(self, items: list, now: int) -> list:
+        """Append actions (Q39): ``items`` = [(ticket index, kind, old status, new status)], all at
+        ``now``, each with the next id of its ticket; the tickets' last_update and lastactiondate move to
+        ``now``. Returns [[ticket_id, id], ...]."""
+        if not items:
+            return []
+        a = self._actions()
+        rng = self._act_mut_rng
+        base = len(a.tix)
+        js = np.array([it[0] for it in items], np.int32)
+        kinds = np.array([it[1] for it in items], np.int8)
+        aids = np.zeros(len(items), np.int32)
+        for i, j in enumerate(js):
+            aids[i] = a.next_id[j]
+            a.next_id[j] += 1
+            a.extra.setdefault(int(j), []).append(base + i)
+        private = np.array([rng.randrange(1000) < ACTION_KINDS[k][2] for k in kinds], bool)
+        stamp = np.full(len(items), now, np.int64)
+        a.tix = np.concatenate([a.tix, js])
+        a.aid = np.concatenate([a.aid, aids])
+        a.dt = np.concatenate([a.dt, stamp])
+        a.lu = np.concatenate([a.lu, stamp])
+        a.kind = np.concatenate([a.kind, kinds])
+        a.private = np.concatenate([a.private, private])
+        a.old = np.concatenate([a.old, np.array([it[2] for it in items], np.int8)])
+        a.new = np.concatenate([a.new, np.array([it[3] for it in items], np.int8)])
+        a.edits = np.concatenate([a.edits, np.zeros(len(items), np.int32)])
+        a.gone = np.concatenate([a.gone, np.zeros(len(items), bool)])
+        a.dt_order = a.dt_sorted = None
+        self.lu[js] = now
+        self.last_act[js] = now
+        return [[int(j) + 1, int(i)] for j, i in zip(js, aids)]
+
+    def _live_actions(self) -> np.ndarray:
+        a = self._acts
+        return np.flatnonzero(~a.gone & ~self.deleted[a.tix])
+

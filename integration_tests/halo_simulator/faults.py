@@ -21,12 +21,16 @@ which adds its sleep and lets the request (or another fault) proceed.
 
 Mutation schedule specs (``--mutate-after`` / ``mutate_schedule``):
 ``{"after": k, "repeat": false, "update": m, "create": c, "delete": d,
-"users": u, "clients": l, "sites": s, "path": "/api/tickets"}``:
+"users": u, "clients": l, "sites": s, "actions_add": a, "actions_edit": e,
+"actions_delete": x, "path": "/api/tickets"}``:
 after the k-th list request to ``path`` has been answered (default: the ticket
-list; e.g. ``/api/users`` counts GET /api/Users list requests; case-insensitive)
-- and, with ``repeat``, after every k-th - update / create / delete tickets
-and move the last-update time of ``users`` / ``clients`` / ``sites`` random
-reference rows to now (quirks.py, simulator-only behaviour). CLI form: ``K:update=M:users=U:path=/api/users``.
+list; e.g. ``/api/users`` counts GET /api/Users list requests, ``/api/actions``
+GET /api/Actions list requests; case-insensitive)
+- and, with ``repeat``, after every k-th - update / create / delete tickets,
+move the last-update time of ``users`` / ``clients`` / ``sites`` random
+reference rows to now, and add / edit / delete actions (quirks.py Q39 and
+simulator-only behaviour). CLI form: ``K:update=M:users=U:path=/api/users``,
+``K:actions_add=A:path=/api/actions``.
 """
 from __future__ import annotations
 
@@ -161,6 +165,9 @@ class MutationRule:
     users: int = 0
     clients: int = 0
     sites: int = 0
+    actions_add: int = 0
+    actions_edit: int = 0
+    actions_delete: int = 0
     path: str = "/api/tickets"
     done: int = 0
 
@@ -174,7 +181,7 @@ class MutationRule:
             raise ValueError(f"mutation spec must be a dict or string, got {spec!r}")
         spec = dict(spec)
         unknown = set(spec) - {"after", "every", "repeat", "update", "create", "delete", "users", "clients", "sites",
-                               "path"}
+                               "actions_add", "actions_edit", "actions_delete", "path"}
         if unknown:
             raise ValueError(f"unknown mutation option(s) {sorted(unknown)}")
         if "every" in spec:
@@ -185,8 +192,11 @@ class MutationRule:
             raise ValueError("mutation 'path' must be an /api/<list> path, e.g. /api/users")
         r = cls(after=int(spec["after"]), repeat=_bool(spec.get("repeat", False)), update=int(spec.get("update", 0)),
                 create=int(spec.get("create", 0)), delete=int(spec.get("delete", 0)), users=int(spec.get("users", 0)),
-                clients=int(spec.get("clients", 0)), sites=int(spec.get("sites", 0)), path=path)
-        if r.after < 1 or min(r.update, r.create, r.delete, r.users, r.clients, r.sites) < 0:
+                clients=int(spec.get("clients", 0)), sites=int(spec.get("sites", 0)),
+                actions_add=int(spec.get("actions_add", 0)), actions_edit=int(spec.get("actions_edit", 0)),
+                actions_delete=int(spec.get("actions_delete", 0)), path=path)
+        if r.after < 1 or min(r.update, r.create, r.delete, r.users, r.clients, r.sites, r.actions_add,
+                              r.actions_edit, r.actions_delete) < 0:
             raise ValueError("mutation 'after' must be >= 1 and counts >= 0")
         return r
 
@@ -200,4 +210,5 @@ class MutationRule:
     def to_dict(self) -> dict:
         return {"after": self.after, "repeat": self.repeat, "update": self.update, "create": self.create,
                 "delete": self.delete, "users": self.users, "clients": self.clients, "sites": self.sites,
-                "path": self.path, "done": self.done}
+                "actions_add": self.actions_add, "actions_edit": self.actions_edit,
+                "actions_delete": self.actions_delete, "path": self.path, "done": self.done}

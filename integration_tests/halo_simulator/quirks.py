@@ -129,8 +129,11 @@ Q25 Bare arrays: ``/api/TicketType``, ``/api/Status``, ``/api/Team``,
     Q33. Priority rows come once per SLA (``slaid``): ``priorityid`` repeats
     across SLAs and only the GUID ``id`` is unique (swagger ``Policy`` has
     ``slaid`` and ``priorityid``).
-Q26 ``/api/Actions`` needs ``ticket_id``; without it nothing is returned
-    (halopsa-pypi claim). Action ``id`` is unique only within a ticket (§6).
+Q26 ``GET /api/Actions`` answers ``{record_count, actions}`` (``{page_no,
+    page_size, record_count, actions}`` when paged, Q39). An action's ``id``
+    is unique only within its ticket: the key is (``ticket_id``, ``id``), ids
+    count 1, 2, 3 ... per ticket (django-psa concatenates the two; §6). What a
+    query selects: Q37; the rows: Q36.
 
 Rate limit and errors (§5)
 --------------------------
@@ -198,8 +201,10 @@ Q33 ``GET /api/Category``: "List of CategoryDetail" (swagger); its shape is
     0 on a ticket means none (and ``category_N`` is "").
 Q34 ``GET /api/Outcome``: a bare array of TOutcome rows (``id``,
     ``outcome``, ``buttonname``, ``labellong``, ``sequence``, ``hidden``,
-    ``icon`` ..., the fields django-psa reads, §6). ``showhidden=true`` also
-    lists hidden ones (Q30).
+    ``systemid``, ``icon`` ..., the fields django-psa reads, §6).
+    ``showhidden=true`` also lists hidden ones (Q30). Rows 1-8 are the
+    buttons agents use; 9-14 the other outcomes actions carry, four of them
+    system outcomes (``systemid`` non-zero, Q36).
 Q35 Custom fields. ``/api/FieldInfo`` rows: ``id``, ``name`` (``CF...``),
     ``label``, ``type``, ``inputtype``, ``typeid`` 1 (tickets), ``values``
     for a selection (§6, swagger FieldInfo). Type codes (django-psa
@@ -220,16 +225,120 @@ Q35 Custom fields. ``/api/FieldInfo`` rows: ``id``, ``name`` (``CF...``),
     without a value is still listed when asked for, with ``value`` null and
     ``display`` "" (UNKNOWN what Halo sends; our choice).
 
+GET /api/Actions (§6; open questions 17-20 of §7.1)
+---------------------------------------------------
+Q36 Rows (swagger ``Actions``, stellarcyber-sync's action DTO, django-psa):
+    ``ticket_id``, ``id``, ``outcome`` (the outcome's name), ``outcome_id``
+    (a row of /api/Outcome, Q34), ``action_systemid``, ``who``,
+    ``who_type``, ``who_agentid``, ``datetime`` (when it happened),
+    ``actiondatecreated`` (= ``datetime``), ``actionarrivaldate`` /
+    ``actioncompletiondate`` (start and end of the work, django-psa: a time
+    entry, phone call or timed note starts ``timetaken`` hours before
+    ``datetime``, never before the ticket's ``dateoccurred``; otherwise both
+    are ``datetime``), ``last_updated``, ``note`` (plain text, unicode and
+    PII), ``hiddenfromuser``, ``important``, ``timetaken`` (hours),
+    ``nonbilltime``, ``actisbillable``, ``chargerate``, ``old_status`` /
+    ``new_status`` / ``new_status_name`` (status changes, else 0 / ""),
+    ``emailfrom`` / ``emailto`` / ``emailsubject`` (emails, else ""),
+    ``attachment_count``, ``actionby_agent_id``, ``actionby_user_id``,
+    ``unread``, ``personal_unread``, ``colour``, ``guid``. Datetimes as Q21.
+    System actions: ``action_systemid`` non-zero (the swagger's field, which
+    stellarcyber-sync validates on every action); it is the ``systemid`` of
+    the action's outcome (TOutcome ``systemid``). Which outcomes Halo treats
+    as system ones, and their numbers, are UNKNOWN (§7.1 question 20); ours:
+    11 Ticket Logged (1), 12 Status Change (2), 13 SLA Hold (3), 14 SLA
+    Release (4); ``excludesys=true`` leaves them out. The others: 1 Note,
+    2 Email User, 3 Phone Call, 4 Escalate, 9 Time Entry, 10 Email Received.
+    ``who_type`` (codes INFERRED): 1 an agent (``who_agentid``, disabled
+    agents too, Q31), 2 the ticket's end-user (``who_agentid`` 0,
+    ``actionby_user_id`` the user), 0 "System" (SLA hold and release).
+    Private actions: ``hiddenfromuser`` true (about a third of notes, most
+    time entries, every escalation and SLA action); ``excludeprivate=true``
+    leaves them out. ``includehtmlnote=true`` adds ``note_html`` to every
+    row, ``includehtmlemail=true`` adds ``emailbody_html`` (the HTML of an
+    email, "" on other actions); without them neither field is sent (swagger
+    names). Data: deterministic from the seed, on average
+    ``actions_per_ticket`` per ticket (constructor, ``--actions-per-ticket``,
+    default 5), about 5% of tickets with none (imported), a few (at least
+    one in 100 or more tickets) with 50-150.
+Q37 Selection (swagger parameters; halopsa-pypi claim): ``ticket_id=N`` -
+    the actions of ticket N (none for an unknown or deleted ticket);
+    ``startdate`` + ``enddate`` - actions whose ``datetime`` is within
+    [startdate, enddate], both ends included, formats as Q17 (a date alone is
+    midnight, so ``enddate=2025-06-02`` ends at 00:00 that day; a range is
+    compared at the parameters' precision); unparseable: 400 (Q8). With
+    ``ticket_id`` the dates narrow that ticket's actions. Neither
+    ``ticket_id`` nor both dates: ``{record_count: 0, actions: []}`` ("If
+    neither are provided, nothing will be returned", halopsa-pypi).
+    ``datesearch`` (in the swagger, without a description) is accepted and
+    ignored: the range is always on ``datetime``. Other swagger filters
+    (``agentonly``, ``conversationonly``, ``slaonly``, ``actoutcomenum`` ...)
+    are ignored (Q8). Deleted actions, and every action of a deleted ticket,
+    are never listed.
+Q38 Ranges without ``ticket_id`` (§7.1 question 18, UNKNOWN) [actions_range]:
+    ``answer`` (default) serves them; ``refuse`` answers each 400 (.NET body,
+    Q28); ``empty`` answers ``{record_count: 0, actions: []}``. With
+    ``answer``, a range longer than [actions_max_range_days] days (default 1,
+    as halopsa-pypi claims: "Date range can be 1 day at most"; 0 = no limit)
+    is a 400 with a .NET ``System.ArgumentException`` body, "Date range can be
+    N day(s) at most." (text ours); exactly N days is accepted. No limit with
+    ``ticket_id``.
+Q39 Paging (§7.1 question 17, UNKNOWN: the swagger lists no paging parameter
+    for GET /Actions, HaloAPI reads it with auto-paging off)
+    [actions_paging]: ``paged`` (default) - ``pageinate=true`` with
+    ``page_size`` (capped and defaulted as Q9) and ``page_no`` answers
+    ``{page_no, page_size, record_count, actions}``, ``record_count`` the
+    total the query matches; past the end an empty page, or the last page
+    again with [repeat_last_page] (Q12); [echo_requested_page_size] as Q9.
+    ``ignored`` - ``pageinate`` is ignored: every matching action in one
+    answer. Without paging: every matching action (no [unpaged_limit]), or
+    the first ``count``. Order: ``ticket_id`` then ``id``; ``order=datetime``
+    by ``datetime`` (ties by ticket_id, id); ``orderdesc=true`` reverses
+    either; other ``order`` names are ignored.
+Q40 Consistency with the tickets: a ticket's actions happen between its
+    ``dateoccurred`` and ``last_update``, in id order: action 1 ("Ticket
+    Logged") at ``dateoccurred``; a closed ticket's last action is the
+    "Status Change" to its status at ``dateclosed``; a ticket's last status
+    change sets its current ``status_id`` (``old_status`` chains, from 1
+    New). ``lastactiondate`` is the ticket's newest action's ``datetime``,
+    "1900-01-01T00:00:00" (Q22) when it has none (UNKNOWN sentinel).
+    ``last_updated`` is never before ``datetime`` (about 8% of the generated
+    actions were edited later, before the ticket's ``last_update``).
+    ``lastnote_date`` is not derived from the actions.
+Q41 ``GET /api/Actions/{id}?ticket_id=N`` (the swagger's single GET takes
+    ``ticket_id``; ids are per ticket): the row of Q36 plus ``note_html``,
+    and ``emailbody_html`` with ``includeemail=true``; 404 without
+    ``ticket_id``, for a deleted action or a deleted ticket's.
+
 Simulator-only behaviour (not Halo)
 -----------------------------------
 * [echo_secrets]: error bodies echo the submitted client secret / bearer
   token so leak tests can prove the connector never prints them.
 * Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo, §2.7).
 * The control path ``/_sim/*`` needs no auth and is never logged.
-* Ground truth: ``truth(stream)`` / ``GET /_sim/truth?stream=`` - tickets,
-  ``ticket_custom_fields`` ({ticket id: {field id: value}}, fields with a
-  value only) and every reference list ({id: row as served, inactive rows
-  included}; priorities {priorityid: {slaid: row}}).
+* Ground truth: ``truth(stream)`` / ``GET /_sim/truth?stream=`` - tickets
+  ({id: {last_update, tickettype_id, deleted, status_id, dateoccurred,
+  lastactiondate}}), ``ticket_custom_fields`` ({ticket id: {field id:
+  value}}, fields with a value only), every reference list ({id: row as
+  served, inactive rows included}; priorities {priorityid: {slaid: row}})
+  and ``actions`` ({(ticket_id, id): row as served, without html fields},
+  the live actions of live tickets - of deleted ones too with
+  ``include_deleted``; over HTTP the keys are "ticket_id:id").
+* Actions change (Q36-Q40 stay true): ``mutate(actions_add=, actions_edit=,
+  actions_delete=)``, the same keys in the ``/_sim/mutate`` body and in
+  mutation-schedule rules (whose ``path`` may be ``/api/actions``, so they
+  fire while a sync pages actions). Adding gives a random live ticket its
+  next action id (its highest id ever + 1: a deleted id is never reused)
+  with ``datetime`` now, and moves the ticket's ``last_update`` and
+  ``lastactiondate`` to now. Editing changes an action's ``note`` and moves
+  its ``last_updated`` and the ticket's ``last_update`` to now (not its
+  ``datetime``). Deleting removes it and moves the ticket's
+  ``last_update``; ``lastactiondate`` becomes the newest action left. A
+  ticket update (``update=``) that changes the status adds a "Status
+  Change" action at now; a created ticket gets its "Ticket Logged" action; a
+  deleted ticket's actions are no longer listed. ``sim.mutations[-1]`` has
+  ``actions_added`` / ``actions_edited`` / ``actions_deleted`` as
+  [ticket_id, id] pairs.
 * Mutations of reference rows (``mutate(users=, clients=, sites=)``, the
   ``/_sim/mutate`` body, mutation schedules): the last-update time of n
   random rows moves to now, and one in five also flips ``inactive``.

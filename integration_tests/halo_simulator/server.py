@@ -53,8 +53,16 @@ SWITCHES = {
                                 "(Q33, UNKNOWN)"),
     "ignore_include_custom_fields": (False, "ticket list rows never carry customfields, whatever "
                                             "include_custom_fields asks (Q18, UNKNOWN)"),
+    "actions_max_range_days": (1, "GET /api/Actions: a startdate..enddate range without ticket_id longer than this "
+                                  "many days gets a 400; 0 = no limit (Q38; halopsa-pypi's claim: 1 day)"),
+    "actions_range": ("answer", "GET /api/Actions range queries without ticket_id: 'answer' | 'refuse' (400) | "
+                                "'empty' (record_count 0) (Q38, UNKNOWN)"),
+    "actions_paging": ("paged", "GET /api/Actions: 'paged' honours pageinate/page_size/page_no; 'ignored' answers "
+                                "every matching action at once (Q39, UNKNOWN)"),
 }
 CATEGORY_SHAPES = ("array", "object")
+ACTIONS_RANGE_MODES = ("answer", "refuse", "empty")
+ACTIONS_PAGING_MODES = ("paged", "ignored")
 # Q30: per reference list: (row field, its value on an inactive row, parameter that includes inactive
 # rows, parameter that may leave active rows out)
 INACTIVE_RULES = {
@@ -74,7 +82,8 @@ TRUTH_STREAMS = {"tickets": "tickets", "ticket_custom_fields": "ticket_custom_fi
                  "agent": "agents", "team": "teams", "status": "statuses", "tickettype": "ticket_types",
                  "tickettypes": "ticket_types", "ticket_type": "ticket_types", "priority": "priorities", "sla": "slas",
                  "client": "clients", "site": "sites", "user": "users", "category": "categories", "outcome": "outcomes",
-                 "fieldinfo": "custom_fields", "custom_field_definitions": "custom_fields", "ticket": "tickets"}
+                 "fieldinfo": "custom_fields", "custom_field_definitions": "custom_fields", "ticket": "tickets",
+                 "actions": "actions", "action": "actions"}
 DEFAULT_ORDERS = {"dateoccurred_desc": (("occ", True),), "pseudo_random": (), "id": (("id", False),)}
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error",
@@ -192,13 +201,14 @@ class HaloSimulator:
     def __init__(self, tickets: int = 2000, seed: int = 42, client_id: str = "demo-client",
                  client_secret: str = "demo-secret", tenant: str | None = "demo", host: str = "127.0.0.1",
                  port: int = 0, span_days: float = 730.0, end: str | None = None, cache_size: int = 20000,
-                 **switches):
+                 actions_per_ticket: float = 5.0, **switches):
         if tickets < 0:
             raise ValueError("tickets must be >= 0")
         self.client_id, self.client_secret, self.tenant = client_id, client_secret, tenant
         self.host, self.port = host, port
         end_ms = parse_dt_us(end) // 1000 if end else None
-        self.store = TicketStore(tickets, seed=seed, span_days=span_days, end_ms=end_ms, cache_size=cache_size)
+        self.store = TicketStore(tickets, seed=seed, span_days=span_days, end_ms=end_ms, cache_size=cache_size,
+                                 actions_per_ticket=actions_per_ticket)
         self.seed = seed
         self._lock = threading.RLock()
         self._conns: set = set()
@@ -243,6 +253,12 @@ class HaloSimulator:
                 elif k == "category_shape":
                     if v not in CATEGORY_SHAPES:
                         raise ValueError(f"category_shape must be one of {', '.join(CATEGORY_SHAPES)}")
+                elif k == "actions_range":
+                    if v not in ACTIONS_RANGE_MODES:
+                        raise ValueError(f"actions_range must be one of {', '.join(ACTIONS_RANGE_MODES)}")
+                elif k == "actions_paging":
+                    if v not in ACTIONS_PAGING_MODES:
+                        raise ValueError(f"actions_paging must be one of {', '.join(ACTIONS_PAGING_MODES)}")
                 elif k == "default_order":
                     if v not in DEFAULT_ORDERS:
                         raise ValueError(f"default_order must be one of {', '.join(DEFAULT_ORDERS)}")
@@ -330,8 +346,9 @@ class HaloSimulator:
         tickettype_id, deleted, status_id, dateoccurred}}; ``ticket_custom_fields``: {ticket id:
         {field id: value}} (fields with a value only); a reference list (``users``, ``clients``, ``sites``, ``agents``, ``teams``,
         ``statuses``, ``ticket_types``, ``slas``, ``categories``, ``outcomes``, ``custom_fields``):
-        {id: row as served, inactive rows included}; ``priorities``: {priorityid: {slaid: row}}.
-        ``include_deleted`` applies to the ticket streams."""
+        {id: row as served, inactive rows included}; ``priorities``: {priorityid: {slaid: row}};
+        ``actions``: {(ticket_id, id): row as served, without html fields} (Q36-Q40).
+        ``include_deleted`` applies to the ticket streams and to actions (those of deleted tickets)."""
         name = TRUTH_STREAMS.get(str(stream).strip().lower())
         if name is None:
             raise ValueError(f"unknown truth stream {stream!r}; choose from {', '.join(sorted(set(TRUTH_STREAMS.values())))}")
@@ -339,21 +356,37 @@ class HaloSimulator:
             return self.store.truth(include_deleted=include_deleted)
         if name == "ticket_custom_fields":
             return self.store.custom_field_truth(include_deleted=include_deleted)
+        if name == "actions":
+            return self.store.actions_truth(include_deleted=include_deleted)
         return self.store.ref.truth(name)
 
     def mutate(self, update: int = 0, create: int = 0, delete: int = 0, ids=None, users: int = 0,
-               clients: int = 0, sites: int = 0) -> list:
-        """Update ``update`` random tickets (plus the given ``ids``): their last_update moves to now;
-        create ``create`` new tickets; soft-delete ``delete`` random tickets; move the last-update
-        time (``ulastupdate``, ``alastupdate``, ``slastupdate``) of ``users`` / ``clients`` / ``sites``
-        random rows to now, flipping ``inactive`` on one in five (quirks.py, simulator-only).
-        Returns the affected ticket ids (updated, then created, then deleted); the breakdown, with
-        the reference rows' ids under ``users`` / ``clients`` / ``sites``, is ``sim.mutations[-1]``."""
+               clients: int = 0, sites: int = 0, actions_add: int = 0, actions_edit: int = 0,
+               actions_delete: int = 0) -> list:
+        """Update ``update`` random tickets (plus the given ``ids``): their last_update moves to now,
+        and a status they change is a "Status Change" action; create ``create`` new tickets (each with
+        a "Ticket Logged" action); soft-delete ``delete`` random tickets (their actions are no longer
+        listed); move the last-update time (``ulastupdate``, ``alastupdate``, ``slastupdate``) of
+        ``users`` / ``clients`` / ``sites`` random rows to now, flipping ``inactive`` on one in five;
+        add ``actions_add`` actions to random live tickets, edit ``actions_edit`` and delete
+        ``actions_delete`` random actions (quirks.py Q39, simulator-only).
+        Returns the affected ticket ids (updated, then created, then deleted, then the other tickets
+        whose actions changed); the breakdown - reference rows' ids under ``users`` / ``clients`` /
+        ``sites``, actions as [ticket_id, id] under ``actions_added`` / ``actions_edited`` /
+        ``actions_deleted`` - is ``sim.mutations[-1]``."""
         res = self.store.mutate(update=update, create=create, delete=delete, ids=ids, users=users,
-                                clients=clients, sites=sites)
+                                clients=clients, sites=sites, actions_add=actions_add, actions_edit=actions_edit,
+                                actions_delete=actions_delete)
         with self._lock:
             self.mutations.append({"time": time.time(), **res})
-        return res["updated"] + res["created"] + res["deleted"]
+        out = res["updated"] + res["created"] + res["deleted"]
+        seen = set(out)
+        for key in ("actions_added", "actions_edited", "actions_deleted"):
+            for tid, _ in res[key]:
+                if tid not in seen:
+                    seen.add(tid)
+                    out.append(tid)
+        return out
 
     def invalidate_tokens(self) -> None:
         """Make every issued token invalid (as if the server restarted)."""
@@ -507,9 +540,11 @@ class HaloSimulator:
             self._drop(h)
             return
         self._log(method, path, params, status, fault)
-        self._send(h, r)
         if r.ticket_page or r.list_path:
+            # the answer is built: scheduled mutations fire now, before it is sent, so a client that
+            # has its answer also sees their effect (and a test never races them)
             self._after_list_page(r.list_path or "/api/tickets")
+        self._send(h, r)
 
     def _after_list_page(self, list_path: str) -> None:
         """Mutation schedules: each rule counts the list requests of its ``path`` (faults.py)."""
@@ -523,7 +558,8 @@ class HaloSimulator:
                 m.done += 1
         for m in due:
             self.mutate(update=m.update, create=m.create, delete=m.delete, users=m.users, clients=m.clients,
-                        sites=m.sites)
+                        sites=m.sites, actions_add=m.actions_add, actions_edit=m.actions_edit,
+                        actions_delete=m.actions_delete)
 
     def _fault_response(self, kind: str, h, form) -> Resp:
         secret_echo = ""
@@ -722,16 +758,7 @@ class HaloSimulator:
                 rows = [u for u in rows if u["site_id_int"] == sid]
             return self._listed(self._paged("users", self._visible("users", rows, q), q, echo_paging=True), name)
         if name == "actions":
-            tid = _int(q.get("ticket_id", ""))
-            acts = st.actions(tid) if tid else []  # Q26
-            if rest:
-                aid = _int(rest[0])
-                a = next((x for x in acts if x["id"] == aid), None)
-                return jresp(a) if a else Resp(404)
-            cnt = _int(q.get("count", ""))
-            if cnt and cnt > 0:
-                acts = acts[:cnt]
-            return jresp({"record_count": len(acts), "actions": acts})
+            return self._actions(q, rest)
         return Resp(404)
 
     @staticmethod
@@ -908,6 +935,61 @@ class HaloSimulator:
         parts.append(b'],"include_children":false}')
         return Resp(200, parts)
 
+    # ------------------------------------------------------------------ GET /api/Actions (Q26, Q36-Q41)
+    def _actions(self, q, rest) -> Resp:
+        st = self.store
+        tid = _int(q.get("ticket_id", "")) if (q.get("ticket_id") or "").strip() else None
+        if tid is not None and tid <= 0:
+            tid = None
+        if rest:  # Q41: one action, by ticket_id and id
+            aid = _int(rest[0])
+            p = st.action_position(tid, aid) if tid is not None and aid is not None and len(rest) == 1 else None
+            if p is None:
+                return Resp(404)
+            with st.lock:
+                return Resp(200, st.action_bytes(p, True, _b(q.get("includeemail", ""))))
+        start, end = self._date(q, "startdate"), self._date(q, "enddate")  # Q37; datesearch is ignored
+        nothing = {"record_count": 0, "actions": []}
+        if tid is None:
+            if start is None or end is None:  # Q37: neither a ticket nor a whole range - nothing
+                return self._listed(jresp(nothing), "actions")
+            if self.actions_range == "refuse":  # Q38
+                return jresp(quirks.dotnet_error("Please specify a ticket_id.", "System.ArgumentException"), 400)
+            if self.actions_range == "empty":
+                return self._listed(jresp(nothing), "actions")
+            days = self.actions_max_range_days
+            if days and end - start > days * 86_400_000_000:
+                return jresp(quirks.dotnet_error(f"Date range can be {days} day{'s' if days != 1 else ''} at most.",
+                                                 "System.ArgumentException"), 400)
+        order = (q.get("order") or "").strip().lower()
+        f = {"ticket": tid - 1 if tid is not None else None, "start": start, "end": end,
+             "excludesys": _b(q.get("excludesys", "")), "excludeprivate": _b(q.get("excludeprivate", "")),
+             "order": "datetime" if order == "datetime" else None, "desc": _b(q.get("orderdesc", ""))}
+        html_note, html_email = _b(q.get("includehtmlnote", "")), _b(q.get("includehtmlemail", ""))
+        with st.lock:
+            idx = st.action_query(f)
+            total = len(idx)
+            head = b"{"
+            if _b(q.get("pageinate", "")) and self.actions_paging == "paged":  # Q39
+                size, no = self._page_args(q)
+                first = (no - 1) * size
+                sel = idx[first:first + size]
+                if len(sel) == 0 and total and self.repeat_last_page:  # Q12
+                    sel = idx[((total - 1) // size) * size:]
+                echo = _int(q.get("page_size", "")) if self.echo_requested_page_size else None
+                head = b'{"page_no":%d,"page_size":%d,' % (no, echo if echo and echo > 0 else size)
+            else:
+                cnt = _int(q.get("count", ""))
+                sel = idx[:cnt] if cnt is not None and cnt > 0 else idx
+            rows = [st.action_bytes(int(p), html_note, html_email) for p in sel]
+        parts = [head + b'"record_count":%d,"actions":[' % total]
+        for k, row in enumerate(rows):
+            if k:
+                parts.append(b",")
+            parts.append(row)
+        parts.append(b"]}")
+        return self._listed(Resp(200, parts), "actions")
+
     # ------------------------------------------------------------------ control path (never logged)
     def _control(self, method, path_l, q, body) -> Resp:
         cmd = path_l[len("/_sim/"):]
@@ -919,7 +1001,10 @@ class HaloSimulator:
             self.reset_log()
             return jresp({"ok": True})
         if cmd == "truth" and method == "GET":
-            t = self.truth(q.get("stream") or "tickets", include_deleted=_b(q.get("include_deleted", "")))
+            stream = q.get("stream") or "tickets"
+            t = self.truth(stream, include_deleted=_b(q.get("include_deleted", "")))
+            if TRUTH_STREAMS.get(stream.strip().lower()) == "actions":  # keys "ticket_id:id"
+                t = {f"{k[0]}:{k[1]}": v for k, v in t.items()}
             return Resp(200, orjson.dumps(t, option=orjson.OPT_NON_STR_KEYS))
         if cmd == "config":
             if method == "POST":
@@ -930,7 +1015,8 @@ class HaloSimulator:
         if cmd == "mutate" and method == "POST":
             if not isinstance(data, dict):
                 raise ValueError("mutate body must be a JSON object")
-            unknown = set(data) - {"update", "create", "delete", "ids", "users", "clients", "sites"}
+            unknown = set(data) - {"update", "create", "delete", "ids", "users", "clients", "sites", "actions_add",
+                                   "actions_edit", "actions_delete"}
             if unknown:
                 raise ValueError(f"unknown mutate keys {sorted(unknown)}")
             ids = self.mutate(**{k: (v if k == "ids" else int(v)) for k, v in data.items()})

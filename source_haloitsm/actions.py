@@ -1,0 +1,253 @@
+"""How the `actions` stream reads Halo's actions (a ticket's notes, emails, status changes and time
+entries): by time for history, by changed ticket for incremental syncs.
+
+`GET /api/Actions` answers one ticket's actions (`ticket_id`), or the actions of a date range
+(`startdate`/`enddate`, on the action's `datetime`); a claim says a range without `ticket_id` may
+span one day at most (docs/halo-api.md 6 and 7.1). An action's `id` is unique only within its ticket.
+
+**History (full refresh, and the first incremental sync): by time.** Day windows aligned to midnight
+UTC, each asked for as `startdate = start - 1 s`, `enddate = end` (so the window is covered whether
+Halo compares with `>` or `>=`, `<` or `<=`) and kept exactly `[start, end)` on our side; every
+window's first page is asked for ahead, in parallel, and the other pages once its `record_count` is
+known. A query reaching one second back spans a day and a second: if Halo refuses it (the one-day limit
+counted strictly), the history is read in 12-hour windows instead, whose queries stay well under a day
+(one refused request). Cost: 1 request a day of history (2 with 12-hour windows) plus 1 per 100
+actions, where reading ticket by ticket costs 1 per ticket (`make bench-requests` prints both;
+docs/architecture.md has the figures). History starts at `start_date`, or at the oldest ticket's
+`dateoccurred` (one pass over the ticket list, 1 request per 100 tickets; actions happen after their
+ticket occurred).
+
+**Incremental syncs: the tickets changed since the state.** The ticket list filtered by `last_update`
+(minus the look-back) names them; each one's actions are read whole (`ticket_id`), so new, edited and
+deleted actions all show: a ticket's `last_update` moves with each of them. Cost: the ticket list's
+pages plus 1 request per changed ticket; actions of tickets that did not change are not asked for.
+A date range could only find new actions: an edited action keeps its `datetime`.
+
+**Instances that do not answer date ranges** (they answer 400, or an empty list): the connector
+checks the first window (and one ticket whose last action lies in the history: its window must not
+come back empty), and otherwise reads the history ticket by ticket, saying so in one log line. The
+`actions_history` setting can ask for that from the start.
+
+The state is `{"datetime": ...}`: the end of the last history window emitted, or the start of the
+last incremental sync once every changed ticket was read.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import deque
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+
+from source_haloitsm import endpoints
+from source_haloitsm.client import RequestRejected
+from source_haloitsm.datetimes import parse_halo_datetime
+from source_haloitsm.reader import PendingProbe, Planned, StreamReader
+from source_haloitsm.datetimes import to_query
+from source_haloitsm.windows import Window, ceil_second, floor_day
+
+# Window lengths tried in turn: a day, then half a day if Halo refuses a day and a second.
+SPANS = (dt.timedelta(days=1), dt.timedelta(hours=12))
+# Tickets whose actions one job reads (their first pages are asked for at once).
+TICKETS_PER_JOB = 20
+# Windows (or ticket jobs) whose first pages are asked for ahead of the one being read.
+PROBES_AHEAD = 16
+# An incremental sync starts this long before the state (as tickets do).
+LOOKBACK = dt.timedelta(minutes=5)
+STATUS_PARTS = ({"open_only": "true"}, {"closed_only": "true"})
+
+
+@dataclasses.dataclass
+class TicketMark:
+    id: int
+    last_update: Optional[dt.datetime]
+    lastactiondate: Optional[dt.datetime]
+    dateoccurred: Optional[dt.datetime]
+
+
+def windows(lower: dt.datetime, upper: dt.datetime, span: dt.timedelta = SPANS[0]) -> List[Window]:
+    """Windows of `span` (a day, or a part of one) from `lower` to `upper`, inner edges on multiples of
+    `span` from midnight UTC."""
+    edges = [lower]
+    edge = floor_day(lower) + span * (1 + (lower - floor_day(lower)) // span)
+    while edge < upper:
+        edges.append(edge)
+        edge += span
+    edges.append(upper)
+    return [Window(a, b) for a, b in zip(edges, edges[1:]) if a < b]
+
+
+class ActionsPlan:
+    def __init__(self, stream: Any, reader: StreamReader, incremental: bool, logger: logging.Logger):
+        self.stream = stream
+        self.reader = reader
+        self.incremental = incremental and stream.state_value is not None
+        self.logger = logger
+        self.client = stream.context.client
+        self.config = stream.context.config
+        self.upper: dt.datetime = stream.context.clock()
+        self.strategy = ""  # what was done, for the stream's summary
+        self.ticket_requests = 0  # requests of the ticket list this plan read
+
+    # ---- the ticket list ----
+    def scan_tickets(self, lower: Optional[dt.datetime]) -> List[TicketMark]:
+        """Every live ticket (or those whose last_update is at or after `lower`), in both status parts,
+        pages read in parallel once the first page gives record_count."""
+        marks: Dict[int, TicketMark] = {}
+        for part in STATUS_PARTS:
+            params: Dict[str, Any] = {"order": "id", "orderdesc": "false", "lastupdatetodate": to_query(ceil_second(self.upper)), **part}
+            if lower is not None:
+                params["lastupdatefromdate"] = to_query(lower.replace(microsecond=0) - dt.timedelta(seconds=1))
+            first = self._ticket_page(params, 1)
+            count = first.get("record_count") or 0
+            rows = list(first.get("tickets") or [])
+            size = len(rows) or 100
+            later = [self.reader.call_later(self._ticket_page, params, n) for n in range(2, -(-int(count) // size) + 1)]
+            for page in later:
+                rows.extend(page.result().get("tickets") or [])
+            for row in rows:
+                mark = TicketMark(row.get("id"), _when(row.get("last_update")), _when(row.get("lastactiondate")), _when(row.get("dateoccurred")))
+                if mark.id is not None and (lower is None or mark.last_update is None or mark.last_update >= lower):
+                    marks[mark.id] = mark
+        return sorted(marks.values(), key=lambda m: m.id)
+
+    def _ticket_page(self, params: Dict[str, Any], page_no: int) -> Dict[str, Any]:
+        self.ticket_requests += 1
+        body = self.client.get(endpoints.TICKETS.path, {**endpoints.TICKETS.page_params(page_no, 100), **params})
+        return body if isinstance(body, dict) else {}
+
+    # ---- the plan ----
+    def __iter__(self) -> Iterator[Planned]:
+        if self.incremental:
+            lower = self.stream.state_value - LOOKBACK
+            changed = self.scan_tickets(lower)
+            self.strategy = f"incremental: {len(changed)} ticket(s) changed since {lower.isoformat()}, each read whole"
+            yield from self.by_ticket(changed)
+            return
+        start = self.config.start_date
+        tickets: Optional[List[TicketMark]] = None
+        if start is None:
+            tickets = self.scan_tickets(None)
+            dates = [m.dateoccurred for m in tickets if m.dateoccurred] + [m.lastactiondate for m in tickets if m.lastactiondate]
+            start = floor_day(min(dates)) if dates else self.upper
+        if self.config.actions_history == "by_ticket":
+            self.strategy = "history by ticket (the actions_history setting)"
+            yield from self.by_ticket(tickets if tickets is not None else self.scan_tickets(start))
+            return
+        yield from self.by_time(start, tickets)
+
+    def by_time(self, start: dt.datetime, tickets: Optional[List[TicketMark]], spans: Tuple[dt.timedelta, ...] = SPANS) -> Iterator[Planned]:
+        span = spans[0]
+        planned = windows(start, self.upper, span)
+        if not planned:
+            yield Planned(None, self.reader.probe(None, parts=[]), self.upper)
+            return
+        pending: Deque[Tuple[Window, PendingProbe]] = deque()
+        upcoming = iter(planned)
+
+        def ask_ahead() -> None:
+            while len(pending) < PROBES_AHEAD:
+                window = next(upcoming, None)
+                if window is None:
+                    return
+                pending.append((window, self.reader.probe_later(window)))
+
+        # The first window alone: it tells whether Halo answers ranges this long at all.
+        first_window = planned[0]
+        try:
+            probe = self.reader.probe(first_window)
+            answered = self._answers_ranges(start, tickets, first_window, probe, span)
+        except RequestRejected as rejected:
+            if len(spans) > 1:
+                self.logger.info(
+                    f"Stream 'actions': Halo refused a date range of {_hours(span)} and a second ({rejected.message.split('.')[0]}); "
+                    f"reading the history in windows of {_hours(spans[1])} instead."
+                )
+                yield from self.by_time(start, tickets, spans[1:])
+                return
+            self.logger.warning(
+                f"Stream 'actions': Halo does not answer date ranges of actions ({rejected.message.split('.')[0]}); "
+                "reading the history ticket by ticket instead, one request per ticket."
+            )
+            answered = False
+        if not answered:
+            self.strategy = "history by ticket (Halo does not answer date ranges of actions)"
+            yield from self.by_ticket(tickets if tickets is not None else self.scan_tickets(start))
+            return
+        self.strategy = f"history by time: {len(planned)} windows of {_hours(span)} from {start.isoformat()}"
+        next(upcoming)  # the first window, read above
+        yield Planned(first_window, probe, first_window.end)
+        ask_ahead()
+        while pending:
+            window, later = pending.popleft()
+            ask_ahead()
+            yield Planned(window, later.result(), window.end)
+
+    def _answers_ranges(self, start: dt.datetime, tickets: Optional[List[TicketMark]], window: Window, probe: Any, span: dt.timedelta) -> bool:
+        """False when Halo answers date ranges with an empty list although a ticket's last action lies
+        in the history: then ranges cannot be trusted."""
+        if probe.pages and probe.pages[0].record_count:
+            return True
+        marks = tickets if tickets is not None else self.scan_tickets_sample(start)
+        dated = [m for m in marks if m.lastactiondate and start <= m.lastactiondate < self.upper]
+        if not dated:
+            return True  # nothing to check against: no ticket says it has an action in the history
+        witness = max(dated, key=lambda m: m.lastactiondate)  # type: ignore[arg-type, return-value]
+        witness_window = next(w for w in windows(start, self.upper, span) if w.start <= witness.lastactiondate < w.end)  # type: ignore[operator]
+        check = probe if witness_window == window else self.reader.probe(witness_window)
+        if check.pages and check.pages[0].record_count:
+            return True
+        self.logger.warning(
+            f"Stream 'actions': Halo answered the date range {witness_window} with no actions, although ticket "
+            f"{witness.id}'s last action is at {witness.lastactiondate.isoformat()}: it does not answer date ranges of "  # type: ignore[union-attr]
+            "actions. Reading the history ticket by ticket instead, one request per ticket."
+        )
+        return False
+
+    def scan_tickets_sample(self, start: dt.datetime) -> List[TicketMark]:
+        """One page of each status part of the tickets updated since `start`: enough to find a ticket
+        whose last action lies in the history."""
+        marks = []
+        for part in STATUS_PARTS:
+            params = {"order": "id", "orderdesc": "true", "lastupdatefromdate": to_query(start), **part}
+            for row in self._ticket_page(params, 1).get("tickets") or []:
+                marks.append(TicketMark(row.get("id"), _when(row.get("last_update")), _when(row.get("lastactiondate")), None))
+        return marks
+
+    def by_ticket(self, tickets: List[TicketMark]) -> Iterator[Planned]:
+        """Jobs of TICKETS_PER_JOB tickets, each ticket's actions a part; the state moves to the start of
+        this sync once the last job is out."""
+        ids = [m.id for m in tickets]
+        if not self.strategy:
+            self.strategy = f"{len(ids)} ticket(s), each read whole"
+        batches = [ids[i:i + TICKETS_PER_JOB] for i in range(0, len(ids), TICKETS_PER_JOB)]
+        if not batches:
+            yield Planned(None, self.reader.probe(None, parts=[]), self.upper)
+            return
+        pending: Deque[PendingProbe] = deque()
+        upcoming = iter(batches)
+
+        def ask_ahead() -> None:
+            while len(pending) < max(1, PROBES_AHEAD // 4):
+                batch = next(upcoming, None)
+                if batch is None:
+                    return
+                pending.append(self.reader.probe_later(None, parts=[{"ticket_id": str(i)} for i in batch]))
+
+        ask_ahead()
+        while pending:
+            later = pending.popleft()
+            ask_ahead()
+            yield Planned(None, later.result(), self.upper if not pending else None)
+
+
+def _hours(span: dt.timedelta) -> str:
+    return "a day" if span == dt.timedelta(days=1) else f"{span.total_seconds() / 3600:g} hours"
+
+
+def _when(value: Any) -> Optional[dt.datetime]:
+    try:
+        return parse_halo_datetime(value)
+    except ValueError:
+        return None
+
