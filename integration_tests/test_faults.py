@@ -361,7 +361,8 @@ def test_every_reference_stream_under_every_fault(simulator, tmp_path, monkeypat
     monkeypatch.setenv("SOURCE_HALOITSM_BACKOFF_SCALE", "0.02")
     sim = simulator(tickets=300, seed=27, fault_seed=9, rate_limit=20, rate_window=2.0, rate_limit_auth=True,
                     token_max_uses=3, faults=["500:p=0.05", "502:p=0.05", "503:p=0.03", "drop:p=0.03", "html:p=0.04",
-                                              "truncated:p=0.03", "partial:p=0.02", "500:on=2", "html:on=5", "drop:on=8"])
+                                              "truncated:p=0.03", "partial:p=0.02", "500:on=2", "html:on=5", "drop:on=8",
+                                              "429:on=4,11"])  # and a 429 for sure, whatever the timing
     out = run_connector("read", sim_config(sim, page_size=50, max_retries=10), tmp_path, catalog(*REFERENCE))
     assert not out.errors, [e.get("message") for e in out.errors]
     for stream in REFERENCE:
