@@ -408,7 +408,8 @@ def test_actions_under_faults(simulator, tmp_path, monkeypatch, case):
     switches = {
         "transient": dict(fault_seed=3, faults=["500:p=0.03", "502:p=0.03", "503:p=0.02", "drop:p=0.02",
                                                 "delay:on=5,23:seconds=2", "500:on=2:path=/api/actions"]),
-        "429-storm": dict(rate_limit=30, rate_window=2.0, rate_limit_auth=True, retry_after=False),
+        "429-storm": dict(rate_limit=30, rate_window=2.0, rate_limit_auth=True, retry_after=False,
+                          faults=["429:on=3:path=/api/actions"]),  # one for sure, whatever the timing
         "short-tokens": dict(token_ttl=2, token_max_uses=5, latency=0.01),
     }[case]
     sim = simulator(tickets=400, seed=41, span_days=60, **switches)
