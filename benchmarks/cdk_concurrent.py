@@ -768,7 +768,6 @@ def benchmark(argv: Optional[List[str]] = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cdk_concurrent_"))
     print(f"work directory: {workdir}; CPUs: {os.cpu_count()}; python {sys.version.split()[0]}", flush=True)
     try:
-        import airbyte_cdk  # noqa: F401
         from importlib.metadata import version
 
         print(f"airbyte-cdk {version('airbyte-cdk')}", flush=True)
@@ -792,10 +791,10 @@ def benchmark(argv: Optional[List[str]] = None) -> int:
         print(_micro_costs(sim.base_url), flush=True)
         runs = [
             ("plain requests+orjson (1 thread, raw)", [PY, "-m", "benchmarks.cdk_concurrent", "plain", "--base-url", sim.base_url], False),
-            (f"CDK concurrent prototype, full refresh", _prototype_cmd(workdir, sim, start, a.workers, "full_refresh", "a-fr"), False),
-            (f"CDK concurrent prototype, incremental", _prototype_cmd(workdir, sim, start, a.workers, "incremental", "a-inc"), True),
-            (f"  same, --ordered-state", _prototype_cmd(workdir, sim, start, a.workers, "incremental", "a-inc-ord", ordered=True), True),
-            (f"project connector (source-haloitsm)", _connector_cmd(workdir, sim, a.workers, "a"), False),
+            ("CDK concurrent prototype, full refresh", _prototype_cmd(workdir, sim, start, a.workers, "full_refresh", "a-fr"), False),
+            ("CDK concurrent prototype, incremental", _prototype_cmd(workdir, sim, start, a.workers, "incremental", "a-inc"), True),
+            ("  same, --ordered-state", _prototype_cmd(workdir, sim, start, a.workers, "incremental", "a-inc-ord", ordered=True), True),
+            ("project connector (source-haloitsm)", _connector_cmd(workdir, sim, a.workers, "a"), False),
         ]
         results_a: Dict[str, dict] = {}
         best_a: Dict[str, dict] = {}

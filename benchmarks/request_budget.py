@@ -9,7 +9,9 @@ separately), the least a reader could make, ceil(N / page_size) with N the ticke
 printed too. Then, on the large case, `--changes` tickets change and an incremental read from the state
 of the first one must deliver them in a handful of requests. Last, a full sync of every stream (with
 every custom field) and an incremental sync of every stream with no changes, per stream: records,
-requests and the allowance (a reference stream: ceil(rows/100) + 1). Figures are printed, never asserted.
+requests and the allowance (a reference stream: ceil(rows/100) + 1). Then the actions of 20,000 tickets
+(about 100,000) over two years: a full sync by time and by ticket next to the per-ticket baseline, and an
+incremental sync after a day's changes. Figures are printed, never asserted.
 
 The connector runs in this process (`integration_tests.harness.run_connector`), the simulator on its
 own threads; request counts do not depend on timing, the seconds printed do.
@@ -153,6 +155,47 @@ def every_stream(harness, tickets: int, args) -> None:
                 print(f"    other: {extra}")
 
 
+def actions_budget(harness, tickets: int, args) -> None:
+    """The actions of `tickets` tickets (5 each on average) over two years: a full sync read by time (day
+    windows where Halo allows a day and a second; 12-hour windows under a strict one-day limit) and read
+    ticket by ticket, next to the per-ticket baseline (one request per ticket); then an incremental sync
+    after a day's changes, read by changed ticket, next to what reading the same day by time would cost."""
+    base = {"tenant": "demo", "client_id": "demo-client", "client_secret": "demo-secret", "page_size": args.page_size,
+            "parallel_requests": args.parallel, "rate_limit": 6000}
+    print(f"actions of {tickets} tickets over 730 days; requests of /api/Actions (+ the ticket list) per sync:", flush=True)
+    cases = (("full, by time (no range limit: day windows)", {"actions_max_range_days": 0}, {}),
+             ("full, by time (one-day limit: 12-hour windows)", {}, {}),
+             ("full, by ticket", {}, {"actions_history": "by_ticket"}))
+    for label, switches, settings in cases:
+        with HaloSimulator(tickets=tickets, seed=42, span_days=730, **switches) as sim, tempfile.TemporaryDirectory() as tmp:
+            config = {"base_url": sim.base_url, **base, **settings}
+            started = time.monotonic()
+            out = harness.run_connector("read", config, Path(tmp) / "full", harness.catalog("actions", sync_mode="incremental"))
+            seconds = time.monotonic() - started
+            failure = _failure(out)
+            if failure:
+                print(f"  {label}: {failure}")
+                continue
+            paths = Counter(e["path"].lower() for e in sim.request_log)
+            truth = len(sim.truth("actions"))
+            live = len(sim.truth())
+            print(f"  {label}: {paths['/api/actions']} + {paths['/api/tickets']} requests for {len(out.records)} actions "
+                  f"(truth {truth}) of {live} tickets; per-ticket baseline {live} (+{math.ceil(live / args.page_size) + 2}); "
+                  f"{seconds:.0f} s")
+            if not settings and not switches:
+                sim.mutate(actions_add=150, actions_edit=20, update=40)
+                state = harness.final_state(out)
+                for how in ("by_changed_ticket", "by_time"):
+                    sim.reset_log()
+                    inc = harness.run_connector("read", {**config, "actions_incremental": how}, Path(tmp) / how,
+                                                harness.catalog("actions", sync_mode="incremental"), state=state)
+                    paths = Counter(e["path"].lower() for e in sim.request_log)
+                    changed = len({r["ticket_id"] for r in inc.records})
+                    print(f"  incremental after a day (150 actions added, 20 edited, 40 tickets updated), {how}: "
+                          f"{paths['/api/actions']} + {paths['/api/tickets']} requests, {len(inc.records)} actions of {changed} tickets"
+                          + ("" if how == "by_changed_ticket" else " (new actions only: the edits are not seen)"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20000, help="the large case (target <= 1.1x)")
@@ -163,6 +206,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--changes", type=int, default=100, help="tickets changed before the incremental read (large case)")
     parser.add_argument("--every-stream-tickets", type=int, default=5000, help="tickets for the every-stream sync; 0 = skip it")
+    parser.add_argument("--actions-tickets", type=int, default=20000, help="tickets (5 actions each) for the actions figures; 0 = skip")
     args = parser.parse_args()
 
     try:
@@ -180,6 +224,8 @@ def main() -> None:
             run_case(harness, args.small_tickets, args.small_span_days, 1.2, args, 0)
         if args.every_stream_tickets:
             every_stream(harness, args.every_stream_tickets, args)
+        if args.actions_tickets:
+            actions_budget(harness, args.actions_tickets, args)
     finally:
         for handler, stream in zip(handlers, previous):
             handler.setStream(stream)

@@ -59,6 +59,7 @@ class HaloConfig:
     actions_include_private: bool
     actions_html: bool
     actions_history: str  # "by_time" or "by_ticket"
+    actions_incremental: str  # "by_changed_ticket" or "by_time"
     page_size: int
     rate_limit: int
     request_timeout: int
@@ -298,6 +299,7 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
         actions_include_private=bool(config.get("actions_include_private", True)),
         actions_html=bool(config.get("actions_html", False)),
         actions_history=str(config.get("actions_history") or "by_time"),
+        actions_incremental=str(config.get("actions_incremental") or "by_changed_ticket"),
         page_size=int(config.get("page_size", PROPERTIES["page_size"]["default"])),
         rate_limit=int(config.get("rate_limit", PROPERTIES["rate_limit"]["default"])),
         request_timeout=int(config.get("request_timeout", PROPERTIES["request_timeout"]["default"])),

@@ -557,6 +557,9 @@ class Actions(HaloStream):
                 row.setdefault("ticket_id", int(part["ticket_id"]))
         return page
 
+    def _nothing_to_read(self, sync_mode: SyncMode) -> bool:
+        return ReferenceCursorStream._nothing_to_read(self, sync_mode)  # a state in the future
+
     def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
         self._plan = ActionsPlan(self, reader, sync_mode == SyncMode.incremental, self.logger)
         return iter(self._plan)
