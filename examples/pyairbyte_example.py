@@ -70,6 +70,8 @@ TYPE_STREAMS = [
     {"name": "problems", "type_id": 3},
     {"name": "changes", "type_id": 4},
 ]
+# Streams that are neither tickets nor reference lists.
+OTHER_STREAMS = ("actions",)
 # Reference stream -> the simulator's truth list of it (sim.truth(name)).
 REFERENCE_TRUTH = {
     "statuses": "statuses", "ticket_types": "ticket_types", "priorities": "priorities", "slas": "slas",
@@ -248,6 +250,8 @@ def _key_value(value: Any) -> Any:
 # ---- the simulator's truth ---------------------------------------------------------------------
 
 def truth_keys(sim, stream: str, type_of: Dict[str, int], tickets_truth: Dict[int, Dict[str, Any]]) -> Set[Tuple[Any, ...]]:
+    if stream == "actions":  # {(ticket_id, id): row}
+        return {(int(ticket_id), int(action_id)) for ticket_id, action_id in sim.truth("actions")}
     if stream in REFERENCE_TRUTH:
         rows = sim.truth(REFERENCE_TRUTH[stream])
         if stream == "priorities":  # {priorityid: {slaid: row}}
@@ -448,7 +452,7 @@ def main(argv=None) -> int:
         source.select_all_streams()
         streams = list(source.get_selected_streams())
         keys = primary_keys(source)
-        ticket_streams = [s for s in streams if s not in REFERENCE_TRUTH]
+        ticket_streams = [s for s in streams if s not in REFERENCE_TRUTH and s not in OTHER_STREAMS]
         summary["streams"] = streams
         summary["ticket_streams"] = ticket_streams
         print(f"Connector: {args.image or args.executable}; custom_fields: {config.get('custom_fields') or 'none'}; "
@@ -540,7 +544,7 @@ def main(argv=None) -> int:
         print(format_table([
             {"stream": s, "rows that came": per_stream[s],
              "changed in Halo": changed_by_stream.get(s, 0) if s in ticket_streams or s == "users" else None,
-             "read": "incremental" if s in ticket_streams or s in ("users", "clients", "sites") else "whole list"}
+             "read": "incremental" if s in ticket_streams or s in ("actions", "users", "clients", "sites") else "whole list"}
             for s in streams]))
         missed = sorted(changed_ids - came - set(unread))
         users_missed = sorted(changed_users - users_came)
