@@ -30,6 +30,7 @@ from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageS
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_haloitsm.auth import HaloTokenProvider, register_secret
+from source_haloitsm import redaction
 from source_haloitsm.config import HaloConfig
 from source_haloitsm.errors import RESUMES, ConfigError, TransientHaloError
 from source_haloitsm.rate_limit import request_budget
@@ -87,6 +88,7 @@ class HaloClient:
         self.max_retries = config.max_retries if max_retries is None else max_retries
         register_secret(config.client_secret)
         install_log_filter()
+        redaction.guard_debug_log(config.redaction, self.logger)  # --debug prints response bodies: not with redaction on
         self.budget = request_budget(config.rate_limit)
         backoff = HaloBackoffStrategy()
         self._token_http = HttpClient(

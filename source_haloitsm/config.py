@@ -19,6 +19,7 @@ import jsonschema
 from source_haloitsm import datetimes
 from source_haloitsm.datetimes import parse_date
 from source_haloitsm.errors import ConfigError
+from source_haloitsm.redaction import DEFAULT_PHONE_REGIONS, KEPT_FIELDS, RedactionSettings, drop_column
 
 SPEC = json.loads(pkgutil.get_data("source_haloitsm", "spec.json"))
 CONNECTION_SPEC = SPEC["connectionSpecification"]
@@ -28,6 +29,7 @@ SECRET_SETTINGS = {name for name, prop in PROPERTIES.items() if prop.get("airbyt
 TICKET_FIELDS: Mapping[str, Mapping[str, Any]] = json.loads(
     pkgutil.get_data("source_haloitsm", "schemas/halo_ticket_fields.json")
 )
+ACTION_FIELDS = frozenset(json.loads(pkgutil.get_data("source_haloitsm", "schemas/actions.json"))["properties"])
 # Always emitted, whatever `fields` says: the primary key and the cursor.
 REQUIRED_FIELDS = ("id", "last_update")
 DEFAULT_STREAM_NAME = "tickets"
@@ -65,6 +67,7 @@ class HaloConfig:
     request_timeout: int
     parallel_requests: int
     max_retries: int
+    redaction: RedactionSettings = RedactionSettings()  # what to drop and mask (redaction.py)
 
     @property
     def api_url(self) -> str:
@@ -128,7 +131,10 @@ def _hint(setting: str) -> str:
     prop = PROPERTIES.get(top)
     if not prop:
         return ""
-    if setting != top and top == "ticket_types":
+    if setting != top and top == "redaction":
+        sub = setting.split(".", 1)[1].split("[")[0] if "." in setting else ""
+        prop = prop.get("properties", {}).get(sub, prop)
+    elif setting != top and top == "ticket_types":
         return " Each ticket_types entry needs a 'name' (letters, digits, underscores) and a 'type' (the Halo ticket type's name or id); 'fields' is an optional list of Halo field names."
     return f" {prop.get('title', top)}: {prop.get('description', '')}"
 
@@ -250,6 +256,55 @@ def _check_custom_fields(values: Any) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(tokens))
 
 
+REDACTION_KEYS = ("drop_fields", "detectors", "phone_regions")
+
+
+def _check_redaction(value: Any) -> RedactionSettings:
+    """The `redaction` object (its shape is checked against the spec first)."""
+    if not value:
+        return RedactionSettings()
+    unknown = [k for k in value if k not in REDACTION_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"Invalid setting 'redaction': unknown key(s) {', '.join(repr(k) for k in unknown)}. It takes 'drop_fields' "
+            "(fields to leave out, by name), 'detectors' (what to mask in free text: email, phone, payment_card, iban, "
+            "ip_address) and 'phone_regions' (two-letter country codes)."
+        )
+    drop = tuple(dict.fromkeys(str(name).strip() for name in value.get("drop_fields") or [] if str(name).strip()))
+    kept = {name for names in KEPT_FIELDS.values() for name in names}
+    for name in drop:
+        if name in kept:
+            raise ConfigError(
+                f"Invalid setting 'redaction.drop_fields': '{name}' cannot be dropped: it is a primary key or cursor of the "
+                "tickets or actions streams (id, last_update, ticket_id, datetime), which syncs need. Remove it from the list."
+            )
+        if drop_column(name).startswith("cf_") or name in TICKET_FIELDS or name in ACTION_FIELDS:
+            continue
+        close = difflib.get_close_matches(name, sorted(set(TICKET_FIELDS) | ACTION_FIELDS), n=1)
+        raise ConfigError(
+            f"Invalid setting 'redaction.drop_fields': no ticket or action field is called '{name}'"
+            + (f" (did you mean '{close[0]}'?)" if close else "")
+            + ". Use field names as Halo sends them, such as user_email, reportedby, emailfrom, or a custom field's "
+            "column (cf_callback_number) or Halo name (CFcallbackNumber)."
+        )
+    detectors = tuple(dict.fromkeys(value.get("detectors") or []))
+    regions = value.get("phone_regions")
+    if regions is None:
+        regions = DEFAULT_PHONE_REGIONS
+    regions = tuple(dict.fromkeys(str(r).strip().upper() for r in regions if str(r).strip()))
+    if regions:
+        import phonenumbers
+
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ConfigError(
+                f"Invalid setting 'redaction.phone_regions': {', '.join(repr(r) for r in unknown)} "
+                f"{'is not a country code' if len(unknown) == 1 else 'are not country codes'} the phone detector knows. "
+                "Use two-letter ISO 3166 codes, such as GB, US, DE, FR, ES, NL, AU."
+            )
+    return RedactionSettings(drop_fields=drop, detectors=detectors, phone_regions=regions)
+
+
 def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> HaloConfig:
     """Validates a (possibly old-shaped) config and returns it typed. Raises ConfigError."""
     config = migrate(raw)
@@ -305,4 +360,5 @@ def parse_config(raw: Mapping[str, Any], now: Optional[dt.datetime] = None) -> H
         request_timeout=int(config.get("request_timeout", PROPERTIES["request_timeout"]["default"])),
         parallel_requests=int(config.get("parallel_requests", PROPERTIES["parallel_requests"]["default"])),
         max_retries=int(config.get("max_retries", PROPERTIES["max_retries"]["default"])),
+        redaction=_check_redaction(config.get("redaction")),
     )

@@ -36,7 +36,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
-from source_haloitsm import custom_fields, datetimes, endpoints
+from source_haloitsm import custom_fields, datetimes, endpoints, redaction
 from source_haloitsm.client import HaloClient
 from source_haloitsm.config import DEFAULT_STREAM_NAME, HaloConfig, TicketTypeStream
 from source_haloitsm.custom_fields import CustomField, Flattener
@@ -100,6 +100,7 @@ class HaloStream(Stream, CheckpointMixin):
             self.integer_fields if self.integer_fields is not None else typed_fields(schema, "integer"),
             self.keep_fields(),
         )
+        self._normalize = redaction.wrap(self._normalize, self)  # the `redaction` setting: drops and masks (redaction.py)
         self._reader: Optional[StreamReader] = None
         self._jobs: Dict[int, Any] = {}
         self._state_value: Optional[dt.datetime] = None
@@ -110,7 +111,7 @@ class HaloStream(Stream, CheckpointMixin):
         self._sequential_rereads = 0
 
     def get_json_schema(self) -> Mapping[str, Any]:
-        return load_schema(self.schema_name or self.name)
+        return redaction.schema(load_schema(self.schema_name or self.name), self)
 
     @functools.cached_property
     def record_key(self) -> Callable[[Mapping[str, Any]], Any]:
@@ -408,7 +409,7 @@ class TicketsStream(CursorStream):
 
     def get_json_schema(self) -> Mapping[str, Any]:
         if self._schema is None:  # the CDK asks for it once per record
-            self._schema = ticket_schema(self.fields, self.context.custom_fields)
+            self._schema = redaction.schema(ticket_schema(self.fields, self.context.custom_fields), self)
         return self._schema
 
     def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
