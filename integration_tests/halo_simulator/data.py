@@ -142,6 +142,60 @@ ACTION_NOTES = [
     "Workaround sent: use the web client until the fix is rolled out.",
     "“{sub}” licence re-assigned – ½ day lost, £0 cost.",
 ]
+# Known personal data, planted sparingly and deterministically for the redaction tests
+# (integration_tests/test_redaction.py): nothing else in the data renders these values, so each one seen
+# in a connector's output is a leak. Planted in the summary of tickets with id % 50 == 7, the details of
+# id % 50 == 17, the "Internal notes" custom field (CFinternalNotes, memo) of id % 20 == 7 when it has a
+# value, and the note (and so note_html / emailbody_html) of about one action in 60. Near misses (ids,
+# dates, versions, prices, numbers failing Luhn or the IBAN checksum) ride along and must survive.
+PLANTED_PII = {
+    "email": ["ada.lovelace+vpn@planted-pii.example.org", "jörg.schäfer@planted-pii.example.de",
+              "m.dupont@planted-pii.example.fr"],
+    "phone": ["+49 30 22610 4455", "0049 89 1234 5678", "030 2261 0445", "+33 1 42 68 53 00", "01 42 68 53 00",
+              "+31 20 794 1234", "06-1234 5678", "+34 912 345 678", "612 34 56 78", "(415) 867-5309",
+              "020 7946 0321"],
+    "payment_card": ["4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005"],
+    "iban": ["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "NL91 ABNA 0417 1643 00",
+             "FR14 2004 1010 0505 0001 3M02 606", "ES91 2100 0418 4502 0005 1332"],
+    "ip_address": ["192.168.23.41", "10.20.30.40", "2001:db8:85a3::8a2e:370:7334", "fe80::1ff:fe23:4567:890a"],
+}
+PLANTED_NEAR_MISSES = ["INC-2024-000123", "2024-06-20", "20/06/2024", "20.06.2024", "10.0.19045.3803",
+                       "Version 1.2.3.4", "1.2.3.4-beta", "€1,234.56", "14:45", "4111 1111 1111 1112",
+                       "DE89 3704 0044 0532 0130 01", "#12345", "SN 5CG1234XYZ"]
+_P = PLANTED_PII
+PLANTED_SUMMARIES = [
+    f"VPN down – call me on {_P['phone'][0]}",
+    f"Refund to {_P['iban'][1]} please (INC-2024-000123)",
+    f"Card {_P['payment_card'][0]} declined, not 4111 1111 1111 1112",
+    f"Mail from {_P['email'][0]} bounced",
+    f"Host {_P['ip_address'][0]} unreachable since 14:45",
+]
+PLANTED_DETAILS = [
+    f"Customer {_P['email'][0]} (tel. {_P['phone'][9]}) paid with {_P['payment_card'][1]}; refund to IBAN "
+    f"{_P['iban'][1]}. Seen from {_P['ip_address'][1]}. Ref INC-2024-000123, build 10.0.19045.3803, on 2024-06-20 "
+    "at 14:45, total €1,234.56.",
+    f"Bitte Rückruf unter {_P['phone'][2]} oder {_P['phone'][1]}, E-Mail {_P['email'][1]}. Konto {_P['iban'][0]} "
+    f"(nicht DE89 3704 0044 0532 0130 01). Rechner {_P['ip_address'][2]}; Version 1.2.3.4; Termin 20.06.2024.",
+    f"Merci d'écrire à {_P['email'][2]} ou d'appeler le {_P['phone'][4]} ({_P['phone'][3]}). Carte "
+    f"{_P['payment_card'][2]}, IBAN {_P['iban'][3]}, facture du 20/06/2024, ticket #12345.",
+    f"Llamar al {_P['phone'][8]} o al {_P['phone'][7]}; IBAN {_P['iban'][4]}; equipo SN 5CG1234XYZ, versión 1.2.3.4-beta.",
+    f"Bel {_P['phone'][6]} of {_P['phone'][5]}; rekening {_P['iban'][2]}; adres {_P['ip_address'][3]}; "
+    f"zie ook {_P['phone'][10]}.",
+]
+PLANTED_NOTES = [
+    f"Caller gave a new number: {_P['phone'][0]}; confirm by mail to {_P['email'][2]}.",
+    f"<b>Payment</b> with {_P['payment_card'][0]} failed; use IBAN {_P['iban'][0]} instead.",
+    f"Firewall blocks {_P['ip_address'][1]} and {_P['ip_address'][3]} (since version 1.2.3.4).",
+]
+PLANTED_CF_NOTE = (f"Caller asked for a call back on {_P['phone'][3]} or {_P['email'][1]}; card {_P['payment_card'][1]}; "
+                   f"see INC-2024-000123.")
+
+
+def planted_details(tid: int):
+    """The details planted in ticket ``tid`` (None for most tickets)."""
+    return PLANTED_DETAILS[(tid // 50) % len(PLANTED_DETAILS)] if tid % 50 == 17 else None
+
+
 SUMMARY_TEMPLATES = [
     "{cat} issue: {sub} not working",
     "Cannot access {sub} since this morning",
@@ -954,6 +1008,11 @@ class TicketStore:
         is_closed = closed != NONE_MS
         summary = info["tmpl"].format(cat=info["cat"], sub=info["sub"], first=info["first"], last=info["last"],
                                       city=info["city"], prefix=TYPE_PREFIX[ttype], id=tid)
+        if tid % 50 == 7:  # planted PII (PLANTED_PII)
+            summary += " – " + PLANTED_SUMMARIES[(tid // 50) % len(PLANTED_SUMMARIES)]
+        planted = planted_details(tid)
+        if planted is not None:
+            frag = orjson.dumps({**info["static"], "details": info["static"]["details"] + "\n" + planted})[1:-1]
         responded = is_closed or (h2 % 10) < 7
         sla = 1 if ttype in (1, 3) else 2
         dyn = {
@@ -1025,6 +1084,8 @@ class TicketStore:
                 disp = "Yes" if v else "No"
             elif typ == CF_MEMO:
                 v = disp = f"Caller {user[1]} {user[2]} <{user[4]}> asked for a call back on {user[5]}.\nTried twice – no answer."
+                if tid % 20 == 7:  # planted PII (PLANTED_PII)
+                    v = disp = v + "\n" + PLANTED_CF_NOTE
             elif inputtype == CF_INPUT_INTEGER:
                 v = 1 + (r * 7 + tid) % 250
                 disp = str(v)
@@ -1064,6 +1125,8 @@ class TicketStore:
         dyn, frag, info, h2 = self._dynamic(j)
         d = dict(dyn)
         d.update(info["static"])
+        if planted_details(dyn["id"]) is not None:
+            d["details"] += "\n" + planted_details(dyn["id"])
         tid = dyn["id"]
         if detail or custom_fields is True:
             d["customfields"] = self._custom_fields(tid, int(self.occ[j]), info)
@@ -1309,6 +1372,8 @@ class TicketStore:
                 note = f"Hello, any news on this?\n{user[1]} {user[2]}\nTel: {user[5]}"
             else:
                 note = text
+        if (h >> 20) % 60 == 11:  # planted PII (PLANTED_PII)
+            note += "\n" + PLANTED_NOTES[(h >> 28) % len(PLANTED_NOTES)]
         if edits:  # Q39: an edit changes the note
             note += f"\n[edited {edits}x]"
         prefix = TYPE_PREFIX[int(self.ttype[j])]
