@@ -194,6 +194,14 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-request (a cancelled read, a killed connector) is normal: no traceback.
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class HaloSimulator:
     """In-process HaloITSM API simulator. See the package docstring for the API."""
