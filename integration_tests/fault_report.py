@@ -4,8 +4,10 @@ simulator's ground truth, one row per case, printed as a table at the end of the
 
 A ticket counts as delivered when at least one of its delivered records carries the ticket's latest
 `last_update` (compared as datetimes: the connector emits ISO 8601 UTC with an offset, the truth is
-naive UTC). Duplicates (a ticket delivered more than once) are counted, never required to be zero:
-the guarantee is at-least-once, keyed by `id`.
+naive UTC), and its latest record does not report it deleted (`_ab_cdc_deleted_at`: a deduplicating
+destination would drop it). Records reporting deletions are not counted as deliveries. Duplicates (a
+ticket delivered more than once) are counted, never required to be zero: the guarantee is
+at-least-once, keyed by `id`.
 """
 from __future__ import annotations
 
@@ -48,11 +50,16 @@ def account(case: str, truth: Mapping[int, Mapping[str, Any]], records: Iterable
     """Compares delivered records with the truth and records a row. Returns the row; `row.lost` is
     the number of truth tickets never delivered with their latest last_update."""
     seen: Dict[Any, set] = defaultdict(set)
+    deleted_last = set()  # tickets whose latest record reports a deletion: a destination drops them
     total = 0
     for record in records:
+        if record.get("_ab_cdc_deleted_at") is not None:
+            deleted_last.add(record["id"])
+            continue
+        deleted_last.discard(record["id"])
         total += 1
         seen[record["id"]].add(parse_emitted(record["last_update"]))
-    lost_ids = [i for i, t in truth.items() if parse_truth(t["last_update"]) not in seen.get(i, ())]
+    lost_ids = [i for i, t in truth.items() if parse_truth(t["last_update"]) not in seen.get(i, ()) or i in deleted_last]
     row = Row(
         case=case,
         expected=len(truth),

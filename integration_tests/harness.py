@@ -94,7 +94,7 @@ def run_connector(command: str, config: dict, tmp_path, catalog_obj: Optional[di
             for handler, stream in zip(handlers, previous):
                 handler.setStream(stream)
     raw = buffer.getvalue()
-    if error is not None and not any('"ERROR"' in line for line in raw.splitlines()):
+    if error is not None and not any('"type":"TRACE"' in line and '"type":"ERROR"' in line for line in raw.splitlines()):
         # What the CDK's uncaught-exception hook prints for the platform.
         from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 

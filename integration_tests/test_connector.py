@@ -55,7 +55,7 @@ def test_ticket_type_streams_with_fields(simulator, tmp_path):
     assert check.connection_status["status"] == "SUCCEEDED", check.connection_status
     discover = run_connector("discover", config, tmp_path)
     schemas = {s["name"]: s["json_schema"] for s in discover.of_type("CATALOG")[0]["catalog"]["streams"]}
-    assert set(schemas["incidents"]["properties"]) == {"id", "last_update", "summary", "status_id", "dateoccurred"}
+    assert set(schemas["incidents"]["properties"]) == {"id", "last_update", "summary", "status_id", "dateoccurred", "_ab_cdc_deleted_at"}
     assert len(schemas["service_requests"]["properties"]) > 90
     out = run_connector("read", config, tmp_path, catalog("incidents", "service_requests"))
     truth = sim.truth()

@@ -109,6 +109,25 @@ def test_tokens_expire_every_few_seconds_and_after_a_few_uses(simulator, tmp_pat
     assert any(e["status"] == 401 for e in sim.request_log), "no token was ever rejected"
 
 
+def test_a_token_that_expires_while_requests_wait_for_the_budget_is_never_sent(simulator, tmp_path, monkeypatch):
+    """Four workers wait for the request budget while their token runs out. Each request is signed
+    as it goes out (client.py), so no request carries the expired token: no 401 at all, where signing
+    when the request was prepared sent it once per waiting worker. The budget's minute is shortened
+    to 3 seconds so the waits are short."""
+    from source_haloitsm import rate_limit
+
+    monkeypatch.setattr(rate_limit, "WINDOW", dt.timedelta(seconds=3))
+    sim = simulator(tickets=300, seed=26, token_ttl=2)
+    config = sim_config(sim, page_size=10, rate_limit=8)
+    out = run_connector("read", config, tmp_path, INCREMENTAL)
+    assert not out.errors, [e.get("message") for e in out.errors]
+    row = account("tokens expire during budget waits", sim.truth(), out.records, reads=1)
+    assert row.lost == 0
+    assert len(sim.issued_tokens) >= 3  # tokens ran out during the read
+    rejected = Counter(e["token"] for e in sim.request_log if e["status"] == 401)
+    assert not rejected, f"requests went out with an expired token: {dict(rejected)}"
+
+
 def _overstate_record_count(sim, extra: int):
     """Ticket-list answers say `extra` more records than the query has (Halo counting tickets it then
     does not return); returns a counter of answers to pages past the real end."""

@@ -45,6 +45,7 @@ from source_haloitsm import endpoints
 from source_haloitsm.client import RequestRejected
 from source_haloitsm.datetimes import parse_halo_datetime
 from source_haloitsm.reader import PendingProbe, Planned, StreamReader
+from source_haloitsm.state import LOOKBACK  # an incremental sync starts this long before the state, as tickets do
 from source_haloitsm.datetimes import to_query
 from source_haloitsm.windows import Window, ceil_second, floor_day
 
@@ -54,8 +55,6 @@ SPANS = (dt.timedelta(days=1), dt.timedelta(hours=12))
 TICKETS_PER_JOB = 20
 # Windows (or ticket jobs) whose first pages are asked for ahead of the one being read.
 PROBES_AHEAD = 16
-# An incremental sync starts this long before the state (as tickets do).
-LOOKBACK = dt.timedelta(minutes=5)
 STATUS_PARTS = ({"open_only": "true"}, {"closed_only": "true"})
 
 
@@ -87,7 +86,7 @@ class ActionsPlan:
         self.logger = logger
         self.client = stream.context.client
         self.config = stream.context.config
-        self.upper: dt.datetime = stream.context.clock()
+        self.upper: dt.datetime = stream.now()
         self.strategy = ""  # what was done, for the stream's summary
         self.ticket_requests = 0  # requests of the ticket list this plan read
 

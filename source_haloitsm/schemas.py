@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from source_haloitsm.config import TICKET_FIELDS
+from source_haloitsm.deletions import DELETED_AT
+
+# Set on the record of a ticket deleted in Halo (deletions.py); absent from live tickets.
+DELETED_AT_SCHEMA = {"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"}
 
 # Fields of the default list row whose type the swagger does not give, typed from observed rows.
 _OBSERVED_TYPES = {
@@ -67,6 +71,7 @@ def ticket_schema(fields: Optional[Sequence[str]] = None, custom_fields: Sequenc
     properties = {k: v for k, v in properties.items() if v is not None}
     for field in custom_fields:
         properties[field.column] = field.json_schema()
+    properties[DELETED_AT] = DELETED_AT_SCHEMA
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "type": "object",

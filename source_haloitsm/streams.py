@@ -23,7 +23,7 @@ import operator
 import pkgutil
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
 from airbyte_cdk.models import (
     AirbyteEstimateTraceMessage,
@@ -50,14 +50,12 @@ from source_haloitsm.scheduler import Scheduler
 from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_schema
 from source_haloitsm.actions import ActionsPlan
 from source_haloitsm.datetimes import to_query
-from source_haloitsm.windows import HISTORY_FLOOR, ONE_SECOND, Window, WindowPlanner, ceil_second
+from source_haloitsm.deletions import DELETED_AT, DELETION_JOB, DeletedTickets
+from source_haloitsm.state import LOOKBACK, LookBack, decode_ids, encode_ids, parse_look_back
+from source_haloitsm.windows import HISTORY_FLOOR, ONE_SECOND, Probe, Window, WindowPlanner, ceil_second
 
 # A window aims at this many pages of records.
 WINDOW_TARGET_PAGES = 20
-# Incremental reads start this long before the saved state, so a clock difference between Halo and
-# the machine running the connector cannot hide updates. Costs a few duplicates (the primary key
-# deduplicates them).
-INCREMENTAL_LOOKBACK = dt.timedelta(minutes=5)
 
 # Halo's list may leave old closed tickets out when neither open_only nor closed_only is sent
 # (docs/halo-api.md, 2.1: the default is UNKNOWN). Every window is therefore read in two parts whose
@@ -74,9 +72,21 @@ class ReadContext:
     client: HaloClient
     scheduler: Scheduler
     batch_records: bool = False  # records go out a page at a time (records.RecordBatch)
-    clock: Callable[[], dt.datetime] = lambda: datetimes.utc_now()
+    clock: Optional[Callable[[], dt.datetime]] = None  # Halo's present (clock.py); default: the client's
     custom_fields: Tuple[CustomField, ...] = ()  # resolved against /api/FieldInfo (custom_fields.py)
     ticket_type_ids: Dict[str, int] = dataclasses.field(default_factory=dict)  # stream name -> resolved type id
+    deleted: Optional[DeletedTickets] = None  # the read's one listing of deleted tickets (deletions.py)
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            self.clock = self.client.now
+        if self.deleted is None:
+            self.deleted = DeletedTickets(self.client.get)
+
+    @property
+    def clock_known(self) -> bool:
+        """Whether Halo's answers told its clock (clock.py): else states follow the newest cursor value read."""
+        return self.client.clock.known
 
 
 class HaloStream(Stream, CheckpointMixin):
@@ -90,6 +100,7 @@ class HaloStream(Stream, CheckpointMixin):
     schema_name: Optional[str] = None  # schemas/<schema_name>.json (the stream's name when not set)
     datetime_fields: Optional[Sequence[str]] = None  # default: the schema's date-time properties
     integer_fields: Optional[Sequence[str]] = None  # default: the schema's integer properties
+    skips_look_back_repeats = False  # records of the look-back emitted by the previous read are not sent again (state.py)
 
     def __init__(self, context: ReadContext, rank: int = 0):
         self.context = context
@@ -105,6 +116,9 @@ class HaloStream(Stream, CheckpointMixin):
         self._jobs: Dict[int, Any] = {}
         self._state_value: Optional[dt.datetime] = None
         self._state_cache: Optional[MutableMapping[str, Any]] = None
+        self._look_back = LookBack(self.cursor_field or "", self.record_key, {})
+        self._on_rows: Optional[Callable[[List[Dict[str, Any]]], None]] = None  # sees every emitted page
+        self._in_halo_time = True  # whether the read's "now" was Halo's (clock.py); see now()
         self._range: Optional[Tuple[dt.datetime, dt.datetime, bool]] = None
         self._windows = 0
         self._records = 0
@@ -156,15 +170,30 @@ class HaloStream(Stream, CheckpointMixin):
     def state(self) -> MutableMapping[str, Any]:
         # The CDK reads it after every record: built once per change.
         if self._state_cache is None:
-            self._state_cache = {self.cursor_field: self._state_value.isoformat()} if self.cursor_field and self._state_value else {}
+            state: Dict[str, Any] = {}
+            if self.cursor_field and self._state_value:
+                state[self.cursor_field] = self._state_value.isoformat()
+                if self.skips_look_back_repeats:
+                    state["look_back"] = self._look_back.state()
+            state.update(self._state_extras())
+            self._state_cache = state
         return self._state_cache
+
+    def _state_extras(self) -> Dict[str, Any]:
+        return {}
+
+    def _load_state_extras(self, value: Mapping[str, Any]) -> None:
+        pass
 
     @state.setter
     def state(self, value: Mapping[str, Any]) -> None:
         if not self.cursor_field:
             return
-        raw = (value or {}).get(self.cursor_field)
+        value = value or {}
+        raw = value.get(self.cursor_field)
         self._state_cache = None
+        self._look_back = LookBack(self.cursor_field, self.record_key, parse_look_back(value.get("look_back")) if raw else {})
+        self._load_state_extras(value)
         if raw in (None, ""):
             self._state_value = None
             return
@@ -175,15 +204,35 @@ class HaloStream(Stream, CheckpointMixin):
                 f"The saved state of stream '{self.name}' has {self.cursor_field}={raw!r}, which is not a datetime. "
                 "Reset the stream's data in Airbyte to start again from start_date."
             ) from None
+        self._look_back.before = self._state_value.isoformat()
 
     @property
     def state_value(self) -> Optional[dt.datetime]:
         return self._state_value
 
+    def now(self) -> dt.datetime:
+        """Halo's present, for this stream's read range. Whether it was known then decides how the state
+        moves (_advance_state), for the whole read."""
+        now = self.context.clock()  # type: ignore[misc]
+        self._in_halo_time = self.context.clock_known
+        return now
+
     def _advance_state(self, end: dt.datetime) -> None:
+        if not self._in_halo_time:
+            # Halo's clock unknown (clock.py): never past the newest cursor value read, which Halo wrote.
+            newest = self._look_back.newest
+            try:
+                seen = parse_state_value(newest) if newest else None
+            except ValueError:
+                seen = None
+            if seen is None or seen < end:
+                end = seen if seen is not None else (self._state_value or end)
+                if self._state_value is None and newest is None:
+                    return  # nothing read yet: no state rather than a guess
         if self._state_value is None or end > self._state_value:
             self._state_value = end
-            self._state_cache = None
+            self._look_back.moved_to(end)
+        self._state_cache = None
 
     # ---- reading ----
     def begin(self, sync_mode: SyncMode) -> Optional[StreamReader]:
@@ -235,8 +284,22 @@ class HaloStream(Stream, CheckpointMixin):
         stats = PartStats()
         count = 0
         batches = self.context.batch_records
+        look_back = self._look_back
+        skip = self.skips_look_back_repeats and job.window is not None
+        band = (job.state_after - LOOKBACK).isoformat() if self.skips_look_back_repeats and isinstance(job.state_after, dt.datetime) else None
+        finish = self._job_rows(job)
+        from_newest = band is not None and not self._in_halo_time
         try:
             for rows in self._reader.records(job, stats):
+                if skip:
+                    rows = look_back.skip_delivered(rows)
+                if finish is not None:
+                    rows = finish(rows)
+                else:
+                    if self.cursor_field:
+                        look_back.track(rows, band, from_newest)
+                    if self._on_rows is not None:
+                        self._on_rows(rows)
                 if not rows:
                     continue
                 count += len(rows)
@@ -247,7 +310,7 @@ class HaloStream(Stream, CheckpointMixin):
         except BaseException:
             self._reader.cancel()
             raise
-        self._windows += 1
+        self._windows += job.window is not None
         self._records += count
         self._sequential_rereads += stats.sequential
         if job.window is not None:
@@ -258,17 +321,33 @@ class HaloStream(Stream, CheckpointMixin):
             )
         if job.state_after is not None and self.cursor_field:
             self._advance_state(job.state_after)
+        self._job_done(job)
+
+    def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
+        """What turns a job's rows into records when they are not the stream's ordinary rows (the
+        deleted tickets of a ticket stream)."""
+        return None
+
+    def _job_done(self, job: Any) -> None:
+        pass
 
     def _estimate(self, index: int) -> Optional[AirbyteMessage]:
         return None
 
     def _summary(self, reader: StreamReader) -> str:
         windows = f" in {self._windows} window{'s' if self._windows != 1 else ''}" if isinstance(self, CursorStream) else ""
-        state = f"; state {self.state}" if self.cursor_field else ""
-        return (
+        state = f"; state {self.state.get(self.cursor_field)}" if self.cursor_field else ""
+        summary = (
             f"Stream '{self.name}': done: {self._records} records{windows}, {reader.requests} request"
             f"{'s' if reader.requests != 1 else ''}, {time.monotonic() - reader.started:.1f} s{state}."
         )
+        if self.skips_look_back_repeats and self._look_back.before is not None:
+            summary += (
+                f" Look-back ({int(LOOKBACK.total_seconds() // 60)} min before the saved state): {self._look_back.skipped} "
+                f"record(s) the previous sync emitted were not sent again; {self._look_back.again} record(s) there "
+                "changed since or showed up late, and were sent."
+            )
+        return summary
 
 
 class CursorStream(HaloStream):
@@ -278,13 +357,14 @@ class CursorStream(HaloStream):
 
     cursor_field = "last_update"
     state_checkpoint_interval = None
+    skips_look_back_repeats = True
 
     def _read_range(self, sync_mode: SyncMode) -> Tuple[dt.datetime, dt.datetime, bool]:
         if self._range is None:
-            now = self.context.clock()
+            now = self.now()
             cfg = self.context.config
             if sync_mode == SyncMode.incremental and self._state_value is not None:
-                lower = self._state_value - INCREMENTAL_LOOKBACK
+                lower = self._state_value - LOOKBACK
                 if cfg.start_date and lower < cfg.start_date:
                     lower = cfg.start_date
                 self._range = (lower, now, False)
@@ -351,17 +431,18 @@ class ReferenceCursorStream(ReferenceStream):
     lists are small, so they are not split into windows. The state is the start of the last read."""
 
     state_checkpoint_interval = None
+    skips_look_back_repeats = True
 
     def _nothing_to_read(self, sync_mode: SyncMode) -> bool:
-        if sync_mode == SyncMode.incremental and self._state_value is not None and self._state_value >= self.context.clock():
+        if sync_mode == SyncMode.incremental and self._state_value is not None and self._state_value >= self.now():
             self.logger.info(f"Stream '{self.name}': nothing to read, the state ({self.state}) is in the future.")
             return True
         return False
 
     def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
-        upper = self.context.clock()
+        upper = self.now()
         if sync_mode == SyncMode.incremental and self._state_value is not None:
-            window: Optional[Window] = Window(self._state_value - INCREMENTAL_LOOKBACK, upper)
+            window: Optional[Window] = Window(self._state_value - LOOKBACK, upper)
         else:
             window = None
         yield Planned(window, reader.probe(window), upper)
@@ -389,6 +470,10 @@ class TicketsStream(CursorStream):
         self._flatten = Flattener(context.custom_fields)
         self._detail_lock = threading.Lock()
         self.detail_requests = 0  # GET /api/Tickets/{id} for custom fields Halo left out of the list
+        self._deleted_known: Optional[FrozenSet[int]] = None  # from the state: deletions already reported
+        self._deleted_now: Optional[FrozenSet[int]] = None  # this read's listing
+        self._emitted_ids: set = set()  # a first incremental read's ids, until its deletions are reported
+        self.deletions_reported = 0
         super().__init__(context, rank)
 
     @property
@@ -400,6 +485,70 @@ class TicketsStream(CursorStream):
         if self.entry is None:
             return None
         return self.entry.type_id or self.context.ticket_type_ids.get(self.name)
+
+    # ---- deletions (deletions.py): incremental reads end with the tickets deleted since the state ----
+    def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
+        if sync_mode == SyncMode.incremental and self._deleted_known is None:
+            # No deletions reported yet (a first sync): report only the tickets this read emitted
+            # live and that were deleted before its listing, not every ticket ever deleted.
+            emitted = self._emitted_ids = set()
+            self._on_rows = lambda rows: emitted.update(row.get("id") for row in rows)
+        yield from super().plan(reader, sync_mode)
+        if sync_mode == SyncMode.incremental:
+            yield self._deletions(reader, sync_mode)
+
+    def _deletions(self, reader: StreamReader, sync_mode: SyncMode) -> Planned:
+        listed = self.context.deleted.rows(reader.call_later)  # type: ignore[union-attr]
+        type_id = self.type_id
+        mine = [row for row in listed if type_id is None or row.get("tickettype_id") == type_id]
+        self._deleted_now = frozenset(row["id"] for row in mine)
+        known = self._deleted_known or frozenset()
+        upper = self._read_range(sync_mode)[1]
+        found = (upper if self._in_halo_time else datetimes.utc_now()).isoformat()
+        records = []
+        for row in mine:
+            if row["id"] in known:
+                continue
+            record = self._normalize(self._flatten(row) if self.context.custom_fields else row)
+            cursor = record.get(self.cursor_field)
+            record[self.cursor_field] = cursor if cursor.__class__ is str and cursor > found else found
+            record[DELETED_AT] = found
+            records.append(record)
+        page = Page(records, len(records), 1, max(1, len(records)), key=self.record_key)
+        return Planned(None, Probe([page], [DELETION_JOB]), None)
+
+    def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
+        if not (job.parts and job.parts[0].part is DELETION_JOB):
+            return None
+        if self._deleted_known is not None:
+            return _unchanged
+        emitted = self._emitted_ids  # complete now: every window before this job is out
+        return lambda rows: [row for row in rows if row.get("id") in emitted]
+
+    def _job_done(self, job: Any) -> None:
+        if job.parts and job.parts[0].part is DELETION_JOB and self._deleted_now is not None:
+            known = self._deleted_known
+            self.deletions_reported += len(self._deleted_now - known) if known is not None else len(self._deleted_now & self._emitted_ids)
+            self._deleted_known = self._deleted_now
+            self._on_rows = None
+            self._emitted_ids = set()
+            self._state_cache = None
+
+    def _state_extras(self) -> Dict[str, Any]:
+        return {"deleted_ids": encode_ids(self._deleted_known)} if self._deleted_known is not None else {}
+
+    def _load_state_extras(self, value: Mapping[str, Any]) -> None:
+        raw = value.get("deleted_ids")
+        if raw is None:
+            self._deleted_known = None
+            return
+        try:
+            self._deleted_known = decode_ids(raw)
+        except ValueError:
+            raise ConfigError(
+                f"The saved state of stream '{self.name}' has deleted_ids={str(raw)[:80]!r}, which is not a list of "
+                "ticket id ranges. Reset the stream's data in Airbyte to start again from start_date."
+            ) from None
 
     def keep_fields(self) -> Optional[Sequence[str]]:
         if not self.fields:
@@ -452,6 +601,8 @@ class TicketsStream(CursorStream):
 
     def _summary(self, reader: StreamReader) -> str:
         summary = super()._summary(reader)
+        if self._deleted_now is not None:
+            summary += f" {self.deletions_reported} ticket(s) newly deleted in Halo reported ({DELETED_AT} set)."
         if self.detail_requests:
             summary += f" {self.detail_requests} request(s) GET /api/Tickets/{{id}} read custom fields Halo left out of the list."
         return summary
@@ -580,6 +731,10 @@ REFERENCE_STREAMS = (Statuses, TicketTypes, Priorities, Slas, Teams, Agents, Cli
 @functools.lru_cache(maxsize=None)
 def load_schema(name: str) -> Mapping[str, Any]:
     return json.loads(pkgutil.get_data("source_haloitsm", f"schemas/{name}.json"))
+
+
+def _unchanged(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return rows
 
 
 def typed_fields(schema: Mapping[str, Any], kind: str) -> List[str]:

@@ -24,6 +24,7 @@ The simulator (integration_tests/halo_simulator) is the other model of Halo; the
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 from urllib.parse import urlencode
@@ -75,6 +76,11 @@ def halo_time(value: dt.datetime) -> str:
 def query_time(value: dt.datetime) -> str:
     """How the connector writes a date filter: whole seconds, UTC, `Z`."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def http_date(value: dt.datetime) -> str:
+    """The HTTP Date header for an instant (whole seconds, GMT)."""
+    return email.utils.format_datetime(value.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 def ceil_second(value: dt.datetime) -> dt.datetime:
@@ -181,10 +187,16 @@ class JsonResponseBuilder:
     def __init__(self, body: Any, status: int = 200):
         self._body = body
         self._status = status
-        self._headers: Dict[str, str] = {"Content-Type": "application/json; charset=utf-8"}
+        # Halo's clock agrees with the connector's (frozen) one unless a test says otherwise.
+        self._headers: Dict[str, str] = {"Content-Type": "application/json; charset=utf-8", "Date": http_date(NOW)}
 
     def header(self, name: str, value: str) -> "JsonResponseBuilder":
         self._headers[name] = value
+        return self
+
+    def without_date(self) -> "JsonResponseBuilder":
+        """An answer without the HTTP Date header: Halo's clock is unknown (source_haloitsm/clock.py)."""
+        del self._headers["Date"]
         return self
 
     def build(self) -> HttpResponse:

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from .faults import FAULT_KINDS, Fault, MutationRule
-from .server import ACTIONS_PAGING_MODES, ACTIONS_RANGE_MODES, CATEGORY_SHAPES, DEFAULT_ORDERS, SWITCHES, HaloSimulator
+from .server import ACTIONS_PAGING_MODES, ACTIONS_RANGE_MODES, CATEGORY_SHAPES, DEFAULT_ORDERS, DELETED_TICKET_ACTIONS, SWITCHES, HaloSimulator
 
 
 def _port(v: str) -> int:
@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("reference lists (Agent, Team, Client, Site, Users, TicketType, Category, Outcome ...)")
     g.add_argument("--hide-inactive", type=_on_off, default=True, metavar="on|off", help=SWITCHES["hide_inactive"][1])
     g.add_argument("--category-shape", choices=CATEGORY_SHAPES, default="array", help=SWITCHES["category_shape"][1])
+    g = p.add_argument_group("clock and deletions")
+    g.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS", help=SWITCHES["clock_offset"][1])
+    g.add_argument("--date-header", type=_on_off, default=True, metavar="on|off", help=SWITCHES["date_header"][1])
+    g.add_argument("--delete-moves-last-update", action="store_true", help=SWITCHES["delete_moves_last_update"][1])
+    g.add_argument("--deleted-ticket-actions", choices=DELETED_TICKET_ACTIONS, default="hidden",
+                   help=SWITCHES["deleted_ticket_actions"][1])
     g = p.add_argument_group("other")
     g.add_argument("--echo-secrets", action="store_true", help=SWITCHES["echo_secrets"][1])
     return p

@@ -588,6 +588,9 @@ class TicketStore:
         self._act_mut_rng = random.Random(f"act-mut:{seed}")  # action mutations: the ticket stream stays as it was
         self._acts = None  # per-action arrays, built on first use (_actions())
         self._aqcache: dict = {}
+        self.clock_offset = 0.0  # seconds (server.SWITCHES, Q42)
+        self.delete_moves_last_update = False  # Q13
+        self.deleted_ticket_actions = "hidden"  # Q43
         self._build(n)
 
     # --- index ----------------------------------------------------------
@@ -669,7 +672,7 @@ class TicketStore:
                 raise ValueError(f"{name} must be >= 0")
         with self.lock:
             rng = self._mut_rng
-            now = max(ms_now(), self.end_ms)
+            now = max(sql_round(ms_now() + int(self.clock_offset * 1000)), self.end_ms)
             live = None
             out = {"updated": [], "created": [], "deleted": [], "actions_added": [], "actions_edited": [],
                    "actions_deleted": []}
@@ -722,6 +725,8 @@ class TicketStore:
                 k = min(delete, len(live))
                 for j in (rng.sample(list(live), k) if k else []):
                     self.deleted[j] = True
+                    if self.delete_moves_last_update:  # Q13
+                        self.lu[j] = now
                     out["deleted"].append(int(self.ids[j]))
             touched = set()
             if actions_add:
@@ -1291,7 +1296,9 @@ class TicketStore:
                 lo = int(np.searchsorted(a.dt_sorted, -(-start // 1000), "left"))  # ceil(us / 1000)
                 hi = int(np.searchsorted(a.dt_sorted, end // 1000, "right"))
                 idx = a.dt_order[lo:max(lo, hi)]
-            keep = ~a.gone[idx] & ~self.deleted[a.tix[idx]]
+            keep = ~a.gone[idx]
+            if j is None or self.deleted_ticket_actions != "listed":  # Q43
+                keep &= ~self.deleted[a.tix[idx]]
             if f.get("excludesys"):
                 keep &= ~KIND_IS_SYSTEM[a.kind[idx]]
             if f.get("excludeprivate"):

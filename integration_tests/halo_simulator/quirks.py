@@ -309,12 +309,24 @@ Q41 ``GET /api/Actions/{id}?ticket_id=N`` (the swagger's single GET takes
     ``ticket_id``; ids are per ticket): the row of Q36 plus ``note_html``,
     and ``emailbody_html`` with ``includeemail=true``; 404 without
     ``ticket_id``, for a deleted action or a deleted ticket's.
+Q42 Halo's clock (§8): every answer carries an HTTP ``Date`` header (RFC
+    9110 6.6.1: a server with a clock sends one; IIS does) [date_header,
+    default on]. Halo's clock may differ from the client's (an on-premises
+    server, a drifting virtual machine) [clock_offset, seconds, default 0]:
+    the ``Date`` header and the ``last_update`` (and action times) of every
+    change made while the simulator runs carry the offset, and the generated
+    data ends at Halo's present.
+Q43 Deleted tickets (§2.3, §7.1 question 13): ``deleted=true`` lists them
+    (only them), with the other filters applied as usual. Deleting does not
+    move ``last_update`` unless [delete_moves_last_update]. Their actions
+    leave every action list (ranges, ``ticket_id``) unless
+    [deleted_ticket_actions] is ``listed``: then ``ticket_id`` still answers
+    a deleted ticket's actions (UNKNOWN in Halo).
 
 Simulator-only behaviour (not Halo)
 -----------------------------------
 * [echo_secrets]: error bodies echo the submitted client secret / bearer
   token so leak tests can prove the connector never prints them.
-* Deleting a ticket does not move its ``last_update`` (UNKNOWN in Halo, §2.7).
 * The control path ``/_sim/*`` needs no auth and is never logged.
 * Ground truth: ``truth(stream)`` / ``GET /_sim/truth?stream=`` - tickets
   ({id: {last_update, tickettype_id, deleted, status_id, dateoccurred,

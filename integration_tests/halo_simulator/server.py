@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import collections
+import email.utils
+import hashlib
 import math
 import secrets
 import socket
@@ -59,7 +61,15 @@ SWITCHES = {
                                 "'empty' (record_count 0) (Q38, UNKNOWN)"),
     "actions_paging": ("paged", "GET /api/Actions: 'paged' honours pageinate/page_size/page_no; 'ignored' answers "
                                 "every matching action at once (Q39, UNKNOWN)"),
+    "clock_offset": (0.0, "seconds Halo's clock runs ahead (+) or behind (-) the real one: the Date header and the "
+                          "last_update of every change carry it; give it when starting (the generated data ends at "
+                          "Halo's present) (Q42)"),
+    "date_header": (True, "answers carry the HTTP Date header (RFC 9110; Halo's IIS sends it, Q42)"),
+    "delete_moves_last_update": (False, "deleting a ticket moves its last_update to the time of deletion (Q13, UNKNOWN)"),
+    "deleted_ticket_actions": ("hidden", "GET /api/Actions?ticket_id= of a deleted ticket: 'hidden' (no actions) or "
+                                         "'listed' (its actions, as before the deletion) (Q43, UNKNOWN)"),
 }
+DELETED_TICKET_ACTIONS = ("hidden", "listed")
 CATEGORY_SHAPES = ("array", "object")
 ACTIONS_RANGE_MODES = ("answer", "refuse", "empty")
 ACTIONS_PAGING_MODES = ("paged", "ignored")
@@ -214,7 +224,8 @@ class HaloSimulator:
             raise ValueError("tickets must be >= 0")
         self.client_id, self.client_secret, self.tenant = client_id, client_secret, tenant
         self.host, self.port = host, port
-        end_ms = parse_dt_us(end) // 1000 if end else None
+        offset = float(switches.get("clock_offset", 0.0) or 0.0)
+        end_ms = parse_dt_us(end) // 1000 if end else (int((time.time() + offset) * 1000) if offset else None)
         self.store = TicketStore(tickets, seed=seed, span_days=span_days, end_ms=end_ms, cache_size=cache_size,
                                  actions_per_ticket=actions_per_ticket)
         self.seed = seed
@@ -270,6 +281,13 @@ class HaloSimulator:
                 elif k == "default_order":
                     if v not in DEFAULT_ORDERS:
                         raise ValueError(f"default_order must be one of {', '.join(DEFAULT_ORDERS)}")
+                elif k == "clock_offset":
+                    v = float(v)
+                    if abs(v) > 7 * 86400:
+                        raise ValueError("clock_offset must be within a week either way")
+                elif k == "deleted_ticket_actions":
+                    if v not in DELETED_TICKET_ACTIONS:
+                        raise ValueError(f"deleted_ticket_actions must be one of {', '.join(DELETED_TICKET_ACTIONS)}")
                 elif k == "wrong_tenant_status":
                     if int(v) not in (401, 500):
                         raise ValueError("wrong_tenant_status must be 401 or 500")
@@ -291,6 +309,9 @@ class HaloSimulator:
                 raise ValueError("rate_window must be > 0")
             for k, v in vals.items():
                 setattr(self, k, v)
+                if k in ("clock_offset", "delete_moves_last_update", "deleted_ticket_actions"):
+                    setattr(self.store, k, v)  # the store applies them to changes and action queries
+                    self.store._aqcache.clear()
             if "rate_limit" in vals or "rate_window" in vals:
                 self._rate.clear()
         return self
@@ -409,6 +430,8 @@ class HaloSimulator:
         lines = [f"HTTP/1.1 {r.status} {REASONS.get(r.status, 'Status')}",
                  f"Content-Length: {size if head_only_len is None else head_only_len}",
                  "Server: Microsoft-IIS/10.0"]
+        if self.date_header:  # Q42: Halo's own clock, offset like its last_update values
+            lines.append("Date: " + email.utils.formatdate(time.time() + self.clock_offset, usegmt=True))
         if size or r.ctype != JSON:
             lines.append(f"Content-Type: {r.ctype}")
         for k, v in r.headers.items():
@@ -434,7 +457,8 @@ class HaloSimulator:
             self._seq += 1
             self.request_log.append({"time": t0, "method": method, "path": path, "params": params,
                                      "status": status, "fault": fault, "seq": self._seq,
-                                     "duration": time.time() - t0})
+                                     "duration": time.time() - t0,
+                                     "token": getattr(self._tls, "token", None)})
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(h.path)
@@ -443,6 +467,9 @@ class HaloSimulator:
         query = parse_qsl(parts.query, keep_blank_values=True)
         length = _int(h.headers.get("Content-Length") or 0) or 0
         body = h.rfile.read(length) if length > 0 else b""
+        # which token signed the request, as a fingerprint (the log never holds a token)
+        bearer = h.headers.get("Authorization") or ""
+        self._tls.token = hashlib.sha256(bearer[7:].strip().encode()).hexdigest()[:12] if bearer[:7].lower() == "bearer " else None
         if path_l.startswith("/_sim/"):
             try:
                 r = self._control(method, path_l, dict(query), body)

@@ -1,0 +1,82 @@
+"""Tickets deleted in Halo, propagated the way Airbyte destinations understand them.
+
+Halo lists deleted tickets only when asked with `deleted=true` (docs/halo-api.md 2.3); without it they
+silently leave the list, so an incremental sync would never see them go. Whether deleting a ticket
+moves its `last_update` is unknown (7.1, question 13), so deletions are not found by date: every
+incremental sync lists the deleted tickets once (both status parts, every page: 2 requests while each
+part holds at most 100 tickets), and the ticket streams and `actions` share that one listing.
+
+Each ticket stream keeps the ids it already reported as deleted in its state (`deleted_ids`, as
+ranges: state.py) and emits a record for each newly deleted one: the row Halo lists, with
+`_ab_cdc_deleted_at` set to when the sync found it deleted. Destinations that deduplicate
+(Incremental | Append + Deduped) drop the row of that `id`; others keep the record, marked. The
+record's `last_update` is at least that time too, so a destination that picks the latest record per
+`id` by the cursor picks the deletion. A full refresh emits only live tickets.
+
+A ticket restored in Halo leaves the listing, so it is forgotten; deleted again, it is reported again.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Mapping
+
+from source_haloitsm import endpoints
+from source_haloitsm.paging import Page, effective_page_size, fetch_rows, pages_after
+
+DELETED_AT = "_ab_cdc_deleted_at"
+# The deleted tickets, in the two status parts every ticket query uses (docs/halo-api.md 2.1).
+DELETED_PARTS = ({"deleted": "true", "open_only": "true"}, {"deleted": "true", "closed_only": "true"})
+PAGE_SIZE = 100
+# The part of the job that emits a stream's newly deleted tickets (reader.py's jobs carry parts).
+DELETION_JOB: Mapping[str, str] = {"deleted": "true"}
+
+# run(fn, *args) -> what fn(*args) returns (a request on the read's workers), e.g. reader.call_later
+Run = Callable[..., Any]
+
+
+class DeletedTickets:
+    """The read's one listing of deleted tickets, made by the first stream that needs it."""
+
+    def __init__(self, get: Callable[[str, Mapping[str, Any]], Any]):
+        self._get = get
+        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._rows: "List[Dict[str, Any]] | None" = None
+        self.requests = 0
+
+    def rows(self, run: Run) -> List[Dict[str, Any]]:
+        """Every deleted ticket's row as Halo lists it (a fresh copy for each caller to normalise)."""
+        with self._lock:
+            if self._rows is None:
+                self._rows = self._list(run)
+            return [dict(row) for row in self._rows]
+
+    def _list(self, run: Run) -> List[Dict[str, Any]]:
+        """Both parts, every page (asked for at once once the first tells record_count). A ticket
+        deleted while this is paged may shift one past a page boundary and be missed: it is not in the
+        state's `deleted_ids` then, so the next sync reports it."""
+        by_id: Dict[Any, Dict[str, Any]] = {}
+        for part in DELETED_PARTS:
+            params = {"order": "id", "orderdesc": "false", **part}
+            first = run(self._rows_of, params, 1, PAGE_SIZE).result()
+            rows = list(first.rows)
+            size = effective_page_size(first)
+            later = [run(self._rows_of, params, n, size) for n in pages_after(first)]
+            for page in later:
+                rows.extend(page.result().rows)
+            for row in rows:
+                if row.get("id") is not None:
+                    by_id[row["id"]] = row
+        return [by_id[i] for i in sorted(by_id)]
+
+    def _rows_of(self, params: Mapping[str, Any], page_no: int, size: int) -> Page:
+        # fetch_rows: a page Halo's gateway gives up on (502/504) comes in smaller pages (paging.py).
+        return fetch_rows(lambda no, sz: self._page(params, no, sz), page_no, size, "the deleted tickets")
+
+    def _page(self, params: Mapping[str, Any], page_no: int, size: int) -> Page:
+        with self._count_lock:
+            self.requests += 1
+        body = self._get(endpoints.TICKETS.path, {**endpoints.TICKETS.page_params(page_no, size), **params})
+        rows = list(endpoints.TICKETS.rows(body))
+        count = endpoints.TICKETS.record_count(body)
+        return Page(rows, len(rows) if count is None else count, page_no, size)
