@@ -460,3 +460,29 @@ def test_actions_sigkill_mid_read_then_resume(simulator, tmp_path):
     row = account_actions("actions: SIGKILL after 300 committed, resume", sim.truth("actions"), committed + resumed.records,
                           reads=2, note=f"{len(committed)} committed before kill")
     assert row.lost == 0, row.lost_ids
+
+
+# ---------------------------------------------------------------- Halo's clock and deletions
+
+@pytest.mark.parametrize("minutes,date_header", [(-60, True), (-20, True), (20, True), (60, True), (-60, False), (60, False)],
+                         ids=["-60min", "-20min", "+20min", "+60min", "-60min-no-Date", "+60min-no-Date"])
+def test_halo_clock_ahead_or_behind(simulator, tmp_path, minutes, date_header):
+    """Halo's clock runs `minutes` ahead of (or behind) the connector's: its `last_update` values and
+    its Date header carry the difference (or it sends no Date header, and the connector only knows
+    the `last_update` values it reads). Between two incremental syncs tickets are updated, created and
+    deleted: the second sync must bring every one of those changes, and nothing may be skipped."""
+    sim = simulator(tickets=1500, seed=41, clock_offset=minutes * 60, date_header=date_header)
+    changed = {}
+
+    def change(sim):
+        changed["ids"] = sim.mutate(update=40, create=10)
+        sim.mutate(delete=10)
+        changed["deleted"] = sim.mutations[-1]["deleted"]
+
+    label = f"Halo's clock {minutes:+d} min" + ("" if date_header else ", no Date header")
+    _, second = read_then_resume(sim, tmp_path, label, sim_config(sim), between=change)
+    came = {r["id"] for r in second.records if r.get("_ab_cdc_deleted_at") is None}
+    live_changes = set(changed["ids"]) - set(changed["deleted"])
+    assert live_changes <= came, sorted(live_changes - came)
+    reported = {r["id"] for r in second.records if r.get("_ab_cdc_deleted_at") is not None}
+    assert set(changed["deleted"]) <= reported, sorted(set(changed["deleted"]) - reported)
