@@ -10,6 +10,7 @@ Options: python -m integration_tests.demo [--tickets N] [--changes N] [--ticket-
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shlex
 import tempfile
@@ -48,24 +49,37 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep config, catalog, state and output in this folder")
     args = parser.parse_args()
 
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="haloitsm-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        demo(args, args.keep)
+    else:  # the work folder goes away at the end, also on failure
+        with tempfile.TemporaryDirectory(prefix="haloitsm-demo-") as tmp:
+            demo(args, Path(tmp))
+
+
+def demo(args: argparse.Namespace, workdir: Path) -> None:
     with HaloSimulator(tickets=args.tickets, seed=42) as sim:
         config = {
             "base_url": sim.base_url,
             "tenant": "demo",
             "client_id": "demo-client",
             "client_secret": "demo-secret",
-            "start_date": "2020-01-01",
-            "rate_limit": 600,
+            # The simulator's history: two years up to now (days before it would cost the actions
+            # stream a request each and hold nothing).
+            "start_date": (dt.date.today() - dt.timedelta(days=730)).isoformat(),
+            # The simulator does not limit requests; against a real Halo keep the default of 30 a minute.
+            "rate_limit": 6000,
             "parallel_requests": 4,
         }
         if args.ticket_types:
-            config["ticket_types"] = {
-                "incidents": {"type_id": 1, "fields": ["summary", "status_id", "priority_id", "dateoccurred", "dateclosed", "agent_id", "team"]},
-                "service_requests": {"type_id": 2},
-            }
-        print(f"Halo simulator with {args.tickets} tickets at {sim.base_url} (work folder: {workdir})")
+            config["ticket_types"] = [
+                {"name": "incidents", "type": "Incident", "fields": ["summary", "status_id", "priority_id", "dateoccurred", "dateclosed", "agent_id", "team"]},
+                {"name": "service_requests", "type": "Service Request"},
+            ]
+        live = len(sim.truth())
+        print(f"Halo simulator at {sim.base_url} with {args.tickets} tickets, {args.tickets - live} of them deleted: "
+              f"Halo's ticket list shows the other {live}, so a read should deliver {live}.")
+        print(f"work folder: {workdir}" + ("" if args.keep else " (removed at the end; --keep DIR keeps it)"))
 
         _step("spec", "spec", workdir)
         spec = run_console_script("spec", config, workdir / "spec")
