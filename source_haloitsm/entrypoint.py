@@ -123,8 +123,20 @@ class BatchCountLineFilter(logging.Filter):
         return not (message.startswith("Read ") and message.endswith(" stream") and " records from " in message)
 
 
+class MemoryMonitorStartLineFilter(logging.Filter):
+    """Drops the CDK's "MemoryMonitor instantiated with critical threshold ..." line, logged on every
+    command (spec included) and telling a user nothing. airbyte_cdk.utils.memory_monitor logs through
+    the shared "airbyte" logger, so its level cannot be raised alone; its warnings still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.module == "memory_monitor" and record.levelno <= logging.INFO)
+
+
 class HaloEntrypoint(AirbyteEntrypoint):
     def __init__(self, source: SourceHaloitsm):
+        airbyte_logger = logging.getLogger("airbyte")
+        if not any(isinstance(f, MemoryMonitorStartLineFilter) for f in airbyte_logger.filters):
+            airbyte_logger.addFilter(MemoryMonitorStartLineFilter())
         super().__init__(source)
         source.emit_record_batches = True  # `serialize` and `handle_record_counts` below write them
         source_logger = logging.getLogger(f"airbyte.{source.name}")
