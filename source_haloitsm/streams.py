@@ -123,6 +123,7 @@ class HaloStream(Stream, CheckpointMixin):
         self._windows = 0
         self._records = 0
         self._sequential_rereads = 0
+        self._empty_windows = 0  # windows that held no records: counted in the summary, not logged one by one
 
     def get_json_schema(self) -> Mapping[str, Any]:
         return redaction.schema(load_schema(self.schema_name or self.name), self)
@@ -313,7 +314,9 @@ class HaloStream(Stream, CheckpointMixin):
         self._windows += job.window is not None
         self._records += count
         self._sequential_rereads += stats.sequential
-        if job.window is not None:
+        if job.window is not None and not count and not stats.sequential:
+            self._empty_windows += 1
+        elif job.window is not None:
             self.logger.info(
                 f"Stream '{self.name}': window {job.window}: {stats.pages} pages, {count} records"
                 + (", read again page by page after rows changed while it was read" if stats.sequential else "")
@@ -346,6 +349,11 @@ class HaloStream(Stream, CheckpointMixin):
                 f" Look-back ({int(LOOKBACK.total_seconds() // 60)} min before the saved state): {self._look_back.skipped} "
                 f"record(s) the previous sync emitted were not sent again; {self._look_back.again} record(s) there "
                 "changed since or showed up late, and were sent."
+            )
+        if self._empty_windows:
+            summary += (
+                f" {self._empty_windows} window(s) held no records (nothing in Halo falls in their time range); they "
+                "are not logged one by one."
             )
         return summary
 
@@ -414,8 +422,9 @@ class CursorStream(HaloStream):
         planner = getattr(self, "_planner", None)
         split = planner.rejected if planner else 0
         return super()._summary(reader) + (
-            f" Planning probed {split} candidate window(s) that held more than {int(planner.target * planner.TOLERANCE)} "
-            "records and were split." if split else ""
+            f" Planning: {split} trial window(s) held more than {int(planner.target * planner.TOLERANCE)} records (a window "
+            f"aims at {planner.target}, {WINDOW_TARGET_PAGES} pages) and were cut into smaller ones before being read; "
+            "normal when tickets are unevenly spread over time, it cost one request per part of each." if split else ""
         ) + (f" {self._sequential_rereads} window part(s) were read again page by page because tickets changed meanwhile." if self._sequential_rereads else "")
 
 
