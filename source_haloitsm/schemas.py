@@ -2,7 +2,7 @@
 
 The field list (`schemas/halo_ticket_fields.json`) comes from Halo's swagger `Faults_List` and the
 default list-row fields of docs/halo-api.md 2.5 (regenerate with scripts/generate_ticket_fields.py).
-Every property is nullable and extra properties are allowed, so custom or new fields are not dropped.
+Every property but `id` is nullable and extra properties are allowed, so custom or new fields are not dropped.
 """
 from __future__ import annotations
 
