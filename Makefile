@@ -22,7 +22,7 @@ demo: venv
 	$(PY) -m integration_tests.demo
 
 test: venv pyairbyte-venv
-	$(PY) -m pytest -q -rs -p no:cacheprovider -m "not image_tests" unit_tests integration_tests
+	$(PY) -m pytest -q -p no:cacheprovider -m "not image_tests" unit_tests integration_tests
 	scripts/image-tests.sh
 
 bench-simulator: venv

@@ -16,7 +16,7 @@ fi
 eval "$env_lines"
 set -e
 scripts/build-image.sh
-exec .venv/bin/python -m pytest -q -rs -p no:cacheprovider -p airbyte_cdk.test.standard_tests.pytest_hooks -m image_tests \
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -p airbyte_cdk.test.standard_tests.pytest_hooks -m image_tests \
   integration_tests/test_image.py integration_tests/test_standard.py integration_tests/test_pyairbyte.py \
   --connector-image=source-haloitsm:dev --read-from-streams=all \
   --read-scenarios=sample_config,config_ticket_types,config_date_range
