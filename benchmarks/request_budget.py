@@ -11,7 +11,8 @@ of the first one must deliver them in a handful of requests. Last, a full sync o
 every custom field) and an incremental sync of every stream with no changes, per stream: records,
 requests and the allowance (a reference stream: ceil(rows/100) + 1). Then the actions of 20,000 tickets
 (about 100,000) over two years: a full sync by time and by ticket next to the per-ticket baseline, and an
-incremental sync after a day's changes. Figures are printed, never asserted.
+incremental sync after a day's changes. Then 20 syncs every 2 minutes of every stream, 10 without
+changes and 10 with a few, per sync. Figures are printed, never asserted.
 
 The connector runs in this process (`integration_tests.harness.run_connector`), the simulator on its
 own threads; request counts do not depend on timing, the seconds printed do.
@@ -25,6 +26,7 @@ import argparse
 import io
 import logging
 import math
+import re
 import tempfile
 import time
 from collections import Counter
@@ -142,17 +144,92 @@ def every_stream(harness, tickets: int, args) -> None:
             total = sum(n for p, n in paths.items() if p.startswith("/api/"))
             print(f"  {label}: {total} API requests (+{tokens} token), {len(out.records)} records, {seconds:.1f} s")
             print(f"    {'stream':<26}{'records':>8}{'requests':>9}   allowed")
+            listing = sum(1 for e in log if e["path"].lower() == "/api/tickets" and e["params"].get("deleted") == "true")
             for stream in streams:
                 rows = len(out.records_of(stream))
                 requests = paths.get(STREAM_PATHS[stream], 0)
                 if stream == "tickets":
+                    requests -= listing
                     allowed = "<= 2 (no changes)" if state else f"<= {1.1 * math.ceil(rows / args.page_size):.0f} (1.1 x ceil({rows}/{args.page_size}))"
                 else:
                     allowed = f"<= {math.ceil(rows / args.page_size) + 1} (ceil({rows}/{args.page_size}) + 1)"
                 print(f"    {stream:<26}{rows:>8}{requests:>9}   {allowed}")
+            if listing:
+                print(f"    {'(deleted tickets listing)':<26}{'':>8}{listing:>9}   one per incremental sync, both status parts")
             extra = {p: n for p, n in paths.items() if p.startswith("/api/") and p not in STREAM_PATHS.values()}
             if extra:
                 print(f"    other: {extra}")
+
+
+def _look_back(out) -> tuple:
+    """(records the look-back did not send again, records it sent) from the streams' last log lines."""
+    skipped = sent = 0
+    for message in out.of_type("LOG"):
+        text = message["log"]["message"]
+        found = re.search(r"Look-back [^:]*: (\d+) record\(s\) the previous sync emitted were not sent again; (\d+) record", text)
+        if found:
+            skipped += int(found.group(1))
+            sent += int(found.group(2))
+    return skipped, sent
+
+
+def _actions_ticket_list(out) -> int:
+    for message in out.of_type("LOG"):
+        found = re.search(r"(\d+) request\(s\) of the ticket list", message["log"]["message"])
+        if found:
+            return int(found.group(1))
+    return 0
+
+
+def frequent_syncs(harness, tickets: int, args) -> None:
+    """Syncs every 2 minutes (BigPanda's connector's default cadence): every stream, incremental, 10
+    syncs with no changes, then 10 with a few (3 tickets updated, 1 created, 1 deleted, 5 actions added,
+    1 user updated). Halo's clock is moved 2 minutes before each sync (the simulator's clock_offset), so
+    no sync waits. Per sync: API requests of each kind, token requests, records, and what the look-back
+    did (state.py)."""
+    with HaloSimulator(tickets=tickets, seed=42) as sim, tempfile.TemporaryDirectory() as tmp:
+        config = {
+            "base_url": sim.base_url, "tenant": "demo", "client_id": "demo-client", "client_secret": "demo-secret",
+            "page_size": args.page_size, "parallel_requests": args.parallel, "rate_limit": 6000,
+        }
+        streams = ["tickets", "actions"] + [s for s in STREAM_PATHS if s != "tickets"]
+        chosen = harness.catalog(*streams, sync_mode="incremental")
+        first = harness.run_connector("read", config, Path(tmp) / "first", chosen)
+        if _failure(first):
+            print(f"2-minute syncs: the first sync failed: {_failure(first)}")
+            return
+        state = harness.final_state(first)
+        print(f"syncs every 2 minutes, every stream incremental, {tickets} tickets ({len(first.records)} records in the first sync);")
+        print("  API requests per sync: tickets (both status parts), the listing of deleted tickets (shared), actions (+ its "
+              "ticket list), the 12 reference streams; + token")
+        print(f"  {'sync':>4}  {'changes':<28}{'tickets':>8}{'deleted':>8}{'actions':>8}{'refs':>6}{'total':>7}{'token':>6}"
+              f"{'records':>9}  look-back (not sent again / sent)")
+        for n in range(1, 21):
+            sim.configure(clock_offset=120.0 * n)
+            changes = "none"
+            if n > 10:
+                sim.mutate(update=3, create=1, actions_add=5, users=1)
+                sim.mutate(delete=1)
+                changes = "3 upd, 1 new, 1 del, 5 act, 1 usr"
+            sim.reset_log()
+            out = harness.run_connector("read", config, Path(tmp) / f"sync{n}", chosen, state=state)
+            failure = _failure(out)
+            if failure:
+                print(f"  {n:>4}  {failure}")
+                return
+            state = harness.final_state(out)
+            log = list(sim.request_log)
+            listing = sum(1 for e in log if e["path"].lower() == "/api/tickets" and e["params"].get("deleted") == "true")
+            ticket_list = _actions_ticket_list(out)  # the actions stream's own reading of the ticket list
+            tickets_ = sum(1 for e in log if e["path"].lower() == "/api/tickets") - listing - ticket_list
+            actions = sum(1 for e in log if e["path"].lower() == "/api/actions") + ticket_list
+            api = sum(1 for e in log if e["path"].lower().startswith("/api/"))
+            tokens = sum(1 for e in log if e["path"].lower().startswith("/auth/"))
+            skipped, sent = _look_back(out)
+            print(f"  {n:>4}  {changes:<28}{tickets_:>8}{listing:>8}{actions:>8}{api - tickets_ - listing - actions:>6}{api:>7}"
+                  f"{tokens:>6}{len(out.records):>9}  {skipped} / {sent}", flush=True)
+        print("  (tickets: the window's two status parts; actions: the ticket list's two parts plus one request per changed "
+              "or newly deleted ticket; the reference lists without a date filter are read whole, 1 request each)")
 
 
 def actions_budget(harness, tickets: int, args) -> None:
@@ -207,6 +284,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100, help="tickets changed before the incremental read (large case)")
     parser.add_argument("--every-stream-tickets", type=int, default=5000, help="tickets for the every-stream sync; 0 = skip it")
     parser.add_argument("--actions-tickets", type=int, default=20000, help="tickets (5 actions each) for the actions figures; 0 = skip")
+    parser.add_argument("--cadence-tickets", type=int, default=5000, help="tickets for the 2-minute sync series; 0 = skip it")
     args = parser.parse_args()
 
     try:
@@ -224,6 +302,8 @@ def main() -> None:
             run_case(harness, args.small_tickets, args.small_span_days, 1.2, args, 0)
         if args.every_stream_tickets:
             every_stream(harness, args.every_stream_tickets, args)
+        if args.cadence_tickets:
+            frequent_syncs(harness, args.cadence_tickets, args)
         if args.actions_tickets:
             actions_budget(harness, args.actions_tickets, args)
     finally:

@@ -87,8 +87,10 @@ def test_incremental_syncs_bring_new_edited_and_deleted_actions_from_the_changed
         assert not [k for k in got if k[0] == ticket_id]
     changed_tickets = {k[0] for k in got}
     assert len(changed_tickets) <= 12 + 5  # the tickets the mutations touched (and the look-back's few)
-    per_ticket = [e for e in action_requests(sim) if "ticket_id" in e["params"]]
-    assert len(per_ticket) == len(changed_tickets)
+    per_ticket = {int(e["params"]["ticket_id"]) for e in action_requests(sim) if "ticket_id" in e["params"]}
+    # each changed ticket's actions, and each newly deleted ticket's (Halo lists none here: deletions.py)
+    assert per_ticket == changed_tickets | set(mutation["deleted"])
+    assert len([e for e in action_requests(sim) if "ticket_id" in e["params"]]) == len(per_ticket)
 
 
 def test_ids_repeat_across_tickets_and_the_key_is_ticket_id_and_id(simulator, tmp_path):
@@ -141,4 +143,5 @@ def test_incremental_by_time_reads_the_new_actions_of_the_days_since_the_state(s
     assert set(added) <= set(keys(second.records))
     requests = action_requests(sim)
     assert requests and all("ticket_id" not in e["params"] for e in requests) and len(requests) <= 3
-    assert not [e for e in sim.request_log if e["path"].lower() == "/api/tickets"]
+    # no ticket list but the listing of deleted tickets (deletions.py)
+    assert not [e for e in sim.request_log if e["path"].lower() == "/api/tickets" and e["params"].get("deleted") != "true"]

@@ -31,7 +31,9 @@ STREAMS = {
     "categories": ("CategoryDetail", "id", {}),
     "outcomes": ("TOutcome", "id", {}),
     "custom_field_definitions": ("FieldInfo", "id", {}),
-    "actions": ("Actions", ("ticket_id", "id"), {"actioncompletiondate": "date-time", "actionarrivaldate": "date-time"}),
+    # _ab_cdc_deleted_at: set on the actions of a ticket deleted in Halo (source_haloitsm/deletions.py)
+    "actions": ("Actions", ("ticket_id", "id"), {"actioncompletiondate": "date-time", "actionarrivaldate": "date-time",
+                                                 "_ab_cdc_deleted_at": "date-time"}),
 }
 
 

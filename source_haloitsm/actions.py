@@ -39,9 +39,9 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import deque
-from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from source_haloitsm import endpoints
+from source_haloitsm import datetimes, endpoints
 from source_haloitsm.client import RequestRejected
 from source_haloitsm.datetimes import parse_halo_datetime
 from source_haloitsm.reader import PendingProbe, Planned, StreamReader
@@ -82,7 +82,12 @@ class ActionsPlan:
     def __init__(self, stream: Any, reader: StreamReader, incremental: bool, logger: logging.Logger):
         self.stream = stream
         self.reader = reader
+        self.reports_deletions = incremental  # an incremental sync (deletions.py), from a state or not
         self.incremental = incremental and stream.state_value is not None
+        self.listed: frozenset = frozenset()
+        self.gone: List[int] = []
+        self.seen: Dict[str, str] = {}  # for the next sync: tickets read near its start (state.py's look-back)
+        self.skipped = 0  # changed tickets the previous sync had read as they are: not read again
         self.logger = logger
         self.client = stream.context.client
         self.config = stream.context.config
@@ -117,18 +122,72 @@ class ActionsPlan:
         body = self.client.get(endpoints.TICKETS.path, {**endpoints.TICKETS.page_params(page_no, 100), **params})
         return body if isinstance(body, dict) else {}
 
+    # ---- deleted tickets (deletions.py) ----
+    def newly_deleted(self) -> List[int]:
+        """The tickets deleted since the last sync: their actions are read (where Halo still lists a
+        deleted ticket's actions) and reported deleted. A first sync only notes the deleted tickets."""
+        self.listed = frozenset(row["id"] for row in self.stream.context.deleted.rows(self.reader.call_later))
+        known = self.stream._deleted_known
+        self.gone = sorted(self.listed - known) if known is not None and self.incremental else []
+        self.stream.deleting = frozenset(self.gone)
+        found = self.upper if self.stream._in_halo_time else datetimes.utc_now()
+        self.stream.deletion_stamp = found.isoformat()
+        return self.gone
+
+    def finished(self) -> None:
+        """Once every job is out: the deletions reported, and the tickets read near the end remembered."""
+        self.stream.deletions_reported += len(self.gone)
+        self.stream._deleted_known = self.listed
+        self.stream.tickets_seen = self.seen
+
+    def skip_read_ones(self, changed: List[TicketMark]) -> List[TicketMark]:
+        """The look-back without repeats (state.py), by ticket: a changed ticket whose `last_update` is the
+        one the previous sync read it at is not read again."""
+        seen = self.stream.tickets_seen
+        band = (self.upper - LOOKBACK).isoformat()
+        self.seen = {k: v for k, v in seen.items() if v >= band}
+        fresh = []
+        for mark in changed:
+            stamp = mark.last_update.isoformat() if mark.last_update else None
+            if stamp is not None and seen.get(str(mark.id)) == stamp:
+                self.skipped += 1
+            else:
+                fresh.append(mark)
+            if stamp is not None and stamp >= band:
+                self.seen[str(mark.id)] = stamp
+        return fresh
+
     # ---- the plan ----
     def __iter__(self) -> Iterator[Planned]:
+        if not self.reports_deletions:
+            yield from self.plan()
+            return
+        gone = self.newly_deleted()
+        # The known deleted tickets move only once every job (the deleted tickets' actions last) is out.
+        last: Optional[Planned] = None
+        for planned in self.plan(gone):
+            if last is not None:
+                yield last
+            last = planned
+        if last is not None:
+            last.after = self.finished
+            yield last
+
+    def plan(self, gone: Sequence[int] = ()) -> Iterator[Planned]:
+        gone_marks = [TicketMark(i, None, None, None) for i in gone]
         if self.incremental and self.config.actions_incremental == "by_time":
             lower = self.stream.state_value - LOOKBACK
             yield from self.by_time(lower, None)
             self.strategy = "incremental by time (new actions only: the actions_incremental setting); " + self.strategy
+            if gone_marks:
+                yield from self.by_ticket(gone_marks)
             return
         if self.incremental:
             lower = self.stream.state_value - LOOKBACK
-            changed = self.scan_tickets(lower)
-            self.strategy = f"incremental: {len(changed)} ticket(s) changed since {lower.isoformat()}, each read whole"
-            yield from self.by_ticket(changed)
+            changed = self.skip_read_ones(self.scan_tickets(lower))
+            self.strategy = f"incremental: {len(changed)} ticket(s) changed since {lower.isoformat()}, each read whole" + (
+                f" ({self.skipped} more in the look-back were read by the previous sync as they are)" if self.skipped else "")
+            yield from self.by_ticket(changed + gone_marks)
             return
         start = self.config.start_date
         tickets: Optional[List[TicketMark]] = None

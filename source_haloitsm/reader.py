@@ -55,6 +55,7 @@ class WindowJob:
     window: Optional[Window]
     parts: List[PartJob]
     state_after: Optional[Any] = None  # where the stream's state moves once the job is emitted
+    after: Optional[Callable[[], None]] = None  # what else the stream records once it is emitted
 
 
 @dataclasses.dataclass
@@ -65,6 +66,7 @@ class Planned:
     window: Optional[Window]
     probe: Probe
     state_after: Optional[Any] = None
+    after: Optional[Callable[[], None]] = None  # run once the job's records are out (e.g. deletions.py)
 
 
 @dataclasses.dataclass
@@ -184,7 +186,9 @@ class StreamReader:
         try:
             for index, planned in enumerate(self.query.plan(self)):
                 window, probe = planned.window, planned.probe
-                job = WindowJob(index, window, [PartJob(part, page) for part, page in zip(probe.parts, probe.pages)], planned.state_after)
+                job = WindowJob(
+                    index, window, [PartJob(part, page) for part, page in zip(probe.parts, probe.pages)], planned.state_after, planned.after
+                )
                 self._put(job)
                 for part_index, part_job in enumerate(job.parts):
                     size = effective_page_size(part_job.first)

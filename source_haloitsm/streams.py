@@ -101,6 +101,7 @@ class HaloStream(Stream, CheckpointMixin):
     datetime_fields: Optional[Sequence[str]] = None  # default: the schema's date-time properties
     integer_fields: Optional[Sequence[str]] = None  # default: the schema's integer properties
     skips_look_back_repeats = False  # records of the look-back emitted by the previous read are not sent again (state.py)
+    reports_deletions = False  # incremental reads report tickets deleted in Halo (deletions.py); state `deleted_ids`
 
     def __init__(self, context: ReadContext, rank: int = 0):
         self.context = context
@@ -117,6 +118,8 @@ class HaloStream(Stream, CheckpointMixin):
         self._state_value: Optional[dt.datetime] = None
         self._state_cache: Optional[MutableMapping[str, Any]] = None
         self._look_back = LookBack(self.cursor_field or "", self.record_key, {})
+        self._deleted_known: Optional[FrozenSet[int]] = None  # from the state: deleted tickets already reported
+        self.deletions_reported = 0
         self._on_rows: Optional[Callable[[List[Dict[str, Any]]], None]] = None  # sees every emitted page
         self._in_halo_time = True  # whether the read's "now" was Halo's (clock.py); see now()
         self._range: Optional[Tuple[dt.datetime, dt.datetime, bool]] = None
@@ -181,10 +184,20 @@ class HaloStream(Stream, CheckpointMixin):
         return self._state_cache
 
     def _state_extras(self) -> Dict[str, Any]:
-        return {}
+        return {"deleted_ids": encode_ids(self._deleted_known)} if self.reports_deletions and self._deleted_known is not None else {}
 
     def _load_state_extras(self, value: Mapping[str, Any]) -> None:
-        pass
+        raw = value.get("deleted_ids")
+        if not self.reports_deletions or raw is None:
+            self._deleted_known = None
+            return
+        try:
+            self._deleted_known = decode_ids(raw)
+        except ValueError:
+            raise ConfigError(
+                f"The saved state of stream '{self.name}' has deleted_ids={str(raw)[:80]!r}, which is not a list of "
+                "ticket id ranges. Reset the stream's data in Airbyte to start again from start_date."
+            ) from None
 
     @state.setter
     def state(self, value: Mapping[str, Any]) -> None:
@@ -324,15 +337,14 @@ class HaloStream(Stream, CheckpointMixin):
             )
         if job.state_after is not None and self.cursor_field:
             self._advance_state(job.state_after)
-        self._job_done(job)
+        if job.after is not None:
+            job.after()
+            self._state_cache = None
 
     def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
         """What turns a job's rows into records when they are not the stream's ordinary rows (the
         deleted tickets of a ticket stream)."""
         return None
-
-    def _job_done(self, job: Any) -> None:
-        pass
 
     def _estimate(self, index: int) -> Optional[AirbyteMessage]:
         return None
@@ -470,6 +482,7 @@ class TicketsStream(CursorStream):
     params = {"order": "id", "orderdesc": "false"}
     datetime_fields = DATETIME_FIELDS
     integer_fields = INTEGER_FIELDS
+    reports_deletions = True
 
     def __init__(self, context: ReadContext, rank: int = 0, entry: Optional[TicketTypeStream] = None):
         self.entry = entry
@@ -479,10 +492,8 @@ class TicketsStream(CursorStream):
         self._flatten = Flattener(context.custom_fields)
         self._detail_lock = threading.Lock()
         self.detail_requests = 0  # GET /api/Tickets/{id} for custom fields Halo left out of the list
-        self._deleted_known: Optional[FrozenSet[int]] = None  # from the state: deletions already reported
         self._deleted_now: Optional[FrozenSet[int]] = None  # this read's listing
         self._emitted_ids: set = set()  # a first incremental read's ids, until its deletions are reported
-        self.deletions_reported = 0
         super().__init__(context, rank)
 
     @property
@@ -524,7 +535,7 @@ class TicketsStream(CursorStream):
             record[DELETED_AT] = found
             records.append(record)
         page = Page(records, len(records), 1, max(1, len(records)), key=self.record_key)
-        return Planned(None, Probe([page], [DELETION_JOB]), None)
+        return Planned(None, Probe([page], [DELETION_JOB]), None, after=self._deletions_reported)
 
     def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
         if not (job.parts and job.parts[0].part is DELETION_JOB):
@@ -534,30 +545,12 @@ class TicketsStream(CursorStream):
         emitted = self._emitted_ids  # complete now: every window before this job is out
         return lambda rows: [row for row in rows if row.get("id") in emitted]
 
-    def _job_done(self, job: Any) -> None:
-        if job.parts and job.parts[0].part is DELETION_JOB and self._deleted_now is not None:
-            known = self._deleted_known
-            self.deletions_reported += len(self._deleted_now - known) if known is not None else len(self._deleted_now & self._emitted_ids)
-            self._deleted_known = self._deleted_now
-            self._on_rows = None
-            self._emitted_ids = set()
-            self._state_cache = None
-
-    def _state_extras(self) -> Dict[str, Any]:
-        return {"deleted_ids": encode_ids(self._deleted_known)} if self._deleted_known is not None else {}
-
-    def _load_state_extras(self, value: Mapping[str, Any]) -> None:
-        raw = value.get("deleted_ids")
-        if raw is None:
-            self._deleted_known = None
-            return
-        try:
-            self._deleted_known = decode_ids(raw)
-        except ValueError:
-            raise ConfigError(
-                f"The saved state of stream '{self.name}' has deleted_ids={str(raw)[:80]!r}, which is not a list of "
-                "ticket id ranges. Reset the stream's data in Airbyte to start again from start_date."
-            ) from None
+    def _deletions_reported(self) -> None:
+        known, listed = self._deleted_known, self._deleted_now or frozenset()
+        self.deletions_reported += len(listed - known) if known is not None else len(listed & self._emitted_ids)
+        self._deleted_known = listed
+        self._on_rows = None
+        self._emitted_ids = set()
 
     def keep_fields(self) -> Optional[Sequence[str]]:
         if not self.fields:
@@ -696,6 +689,22 @@ class Actions(HaloStream):
     primary_key = ["ticket_id", "id"]
     cursor_field = "datetime"
     state_checkpoint_interval = None
+    reports_deletions = True
+
+    def __init__(self, context: ReadContext, rank: int = 0):
+        super().__init__(context, rank)
+        self.deleting: FrozenSet[int] = frozenset()  # tickets whose actions this read reports deleted
+        self.deletion_stamp = ""
+        self.deleted_actions = 0
+        self._count_lock = threading.Lock()
+        self.tickets_seen: Dict[str, str] = {}  # state `look_back`: ticket id -> last_update read (actions.py)
+
+    def _state_extras(self) -> Dict[str, Any]:
+        return {**super()._state_extras(), "look_back": dict(self.tickets_seen)} if self.tickets_seen else super()._state_extras()
+
+    def _load_state_extras(self, value: Mapping[str, Any]) -> None:
+        super()._load_state_extras(value)
+        self.tickets_seen = parse_look_back(value.get("look_back"))
 
     def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
         cfg = self.context.config
@@ -714,8 +723,17 @@ class Actions(HaloStream):
     def get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Page:
         page = super().get_page(window, part, page_no, page_size)
         if "ticket_id" in part:  # a ticket's own list: every row is that ticket's
+            ticket = int(part["ticket_id"])
             for row in page.rows:
-                row.setdefault("ticket_id", int(part["ticket_id"]))
+                row.setdefault("ticket_id", ticket)
+            if ticket in self.deleting:  # the actions of a ticket deleted in Halo (deletions.py)
+                found, cursor = self.deletion_stamp, self.cursor_field
+                for row in page.rows:
+                    value = row.get(cursor)
+                    row[cursor] = value if value.__class__ is str and value > found else found
+                    row[DELETED_AT] = found
+                with self._count_lock:
+                    self.deleted_actions += len(page.rows)
         return page
 
     def _nothing_to_read(self, sync_mode: SyncMode) -> bool:
@@ -731,6 +749,13 @@ class Actions(HaloStream):
     def _summary(self, reader: StreamReader) -> str:
         plan = getattr(self, "_plan", None)
         how = f" Read {plan.strategy}; {plan.ticket_requests} request(s) of the ticket list." if plan and plan.strategy else ""
+        if plan is not None and plan.gone:
+            how += (
+                f" {len(plan.gone)} ticket(s) deleted in Halo since the last sync: {self.deleted_actions} of their actions "
+                f"reported deleted ({DELETED_AT} set)."
+                + ("" if self.deleted_actions else " Halo lists no actions of deleted tickets, so theirs stay in the "
+                   "destination; join actions to tickets to leave them out.")
+            )
         return super()._summary(reader) + how
 
 
