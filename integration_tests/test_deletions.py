@@ -112,3 +112,21 @@ def test_the_actions_of_deleted_tickets_follow_where_halo_lists_them(simulator, 
         # Halo gives no way to name them: they stay, and the log says so and what to do.
         assert not reported and {k[0] for k in rows} - set(sim.truth()) == deleted
         assert "join actions to tickets" in summary[0]
+
+
+def test_a_state_without_deleted_ids_gets_every_deleted_ticket_reported_once(simulator, tmp_path):
+    """A full refresh leaves a state without `deleted_ids` (PyAirbyte's cache keeps it, and reads
+    incrementally from it next). Which deletions the destination has seen is unknown then: the next
+    incremental sync reports every deleted ticket, and the one after only new ones."""
+    sim = simulator(tickets=1200, seed=66)
+    full = run_connector("read", sim_config(sim), tmp_path / "1", catalog("tickets"))
+    assert not full.errors, full.errors
+    sim.mutate(delete=7)
+    second = run_connector("read", sim_config(sim), tmp_path / "2", INCREMENTAL, state=final_state(full))
+    assert not second.errors, second.errors
+    every_deleted = {i for i, t in sim.truth(include_deleted=True).items() if t["deleted"]}
+    assert {r["id"] for r in second.records if r.get(DELETED_AT)} == every_deleted
+    assert {k[0] for k in mirror(full.records + second.records)} == set(sim.truth())
+    sim.mutate(delete=2)
+    third = run_connector("read", sim_config(sim), tmp_path / "3", INCREMENTAL, state=final_state(second))
+    assert {r["id"] for r in third.records if r.get(DELETED_AT)} == set(sim.mutations[-1]["deleted"])

@@ -494,6 +494,7 @@ class TicketsStream(CursorStream):
         self.detail_requests = 0  # GET /api/Tickets/{id} for custom fields Halo left out of the list
         self._deleted_now: Optional[FrozenSet[int]] = None  # this read's listing
         self._emitted_ids: set = set()  # a first incremental read's ids, until its deletions are reported
+        self._only_emitted = False
         super().__init__(context, rank)
 
     @property
@@ -508,9 +509,11 @@ class TicketsStream(CursorStream):
 
     # ---- deletions (deletions.py): incremental reads end with the tickets deleted since the state ----
     def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
-        if sync_mode == SyncMode.incremental and self._deleted_known is None:
-            # No deletions reported yet (a first sync): report only the tickets this read emitted
-            # live and that were deleted before its listing, not every ticket ever deleted.
+        self._only_emitted = sync_mode == SyncMode.incremental and self._deleted_known is None and self._state_value is None
+        if self._only_emitted:
+            # A first sync: report only the tickets this read emitted live and that were deleted
+            # before its listing, not every ticket ever deleted. (A state without `deleted_ids`, from a
+            # full refresh or an older version, gets every deleted ticket reported, once.)
             emitted = self._emitted_ids = set()
             self._on_rows = lambda rows: emitted.update(row.get("id") for row in rows)
         yield from super().plan(reader, sync_mode)
@@ -540,14 +543,14 @@ class TicketsStream(CursorStream):
     def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
         if not (job.parts and job.parts[0].part is DELETION_JOB):
             return None
-        if self._deleted_known is not None:
+        if not self._only_emitted:
             return _unchanged
         emitted = self._emitted_ids  # complete now: every window before this job is out
         return lambda rows: [row for row in rows if row.get("id") in emitted]
 
     def _deletions_reported(self) -> None:
         known, listed = self._deleted_known, self._deleted_now or frozenset()
-        self.deletions_reported += len(listed - known) if known is not None else len(listed & self._emitted_ids)
+        self.deletions_reported += len(listed & self._emitted_ids) if self._only_emitted else len(listed - (known or frozenset()))
         self._deleted_known = listed
         self._on_rows = None
         self._emitted_ids = set()
