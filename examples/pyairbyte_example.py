@@ -60,6 +60,8 @@ ANALYSIS_SQL = Path(__file__).resolve().parent / "service_desk_analysis.sql"
 # The columns of a ticket stream the analysis uses (a --by-type stream with `fields` must have them).
 ANALYSIS_COLUMNS = ("id", "last_update", "status_id", "team_id", "agent_id", "dateoccurred", "dateclosed")
 ANALYSIS_TABLES = ("tickets", "statuses", "teams", "agents")
+# Set on the record of a ticket deleted in Halo (and of its actions): source_haloitsm/deletions.py.
+DELETED_AT = "_ab_cdc_deleted_at"
 # The simulator's ticket types (integration_tests/halo_simulator/data.py) as --by-type streams; the
 # ones limited to some fields keep those the analysis joins and measures on.
 TYPE_STREAMS = [
@@ -89,6 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--update", type=int, default=25, help="tickets the simulator updates before the incremental read")
     parser.add_argument("--create", type=int, default=5, help="tickets the simulator creates before the incremental read")
     parser.add_argument("--update-users", type=int, default=5, help="users the simulator updates before the incremental read")
+    parser.add_argument("--delete", type=int, default=20, help="tickets the simulator deletes before the incremental read")
     parser.add_argument("--executable", type=Path, default=DEFAULT_EXECUTABLE, help="the connector's console script")
     parser.add_argument("--image", nargs="?", const=DEFAULT_IMAGE, help=f"run the connector image instead (default {DEFAULT_IMAGE})")
     parser.add_argument("--cache-dir", type=Path, help="where the DuckDB cache lives (default: PyAirbyte's, ./.cache/default_cache)")
@@ -236,10 +239,34 @@ def primary_keys(source: ab.Source) -> Dict[str, List[str]]:
     return keys
 
 
-def cached_keys(db: Cache, stream: str, key: List[str]) -> Tuple[int, Set[Tuple[Any, ...]]]:
-    """(rows, the set of primary keys) of a stream's table."""
+def live_rows(db: Cache, stream: str, ticket_streams: Sequence[str] = ()) -> str:
+    """SQL for a stream's rows with the deduplicating destinations' rule applied. PyAirbyte's merge
+    keeps one row per primary key, the latest record's, but does not apply the rule itself: a record
+    of a deletion replaces the row and sets `_ab_cdc_deleted_at` (airbyte/shared/sql_processor.py,
+    PyAirbyte 0.71). Rows so marked are Halo's deleted tickets (and their actions): left out here.
+    Actions of a ticket marked deleted are left out too: where Halo does not list a deleted ticket's
+    actions, the connector cannot report them deleted (docs/haloitsm.md)."""
+    where = [f"{DELETED_AT} IS NULL"] if DELETED_AT in db.columns(stream) else []
+    if stream == "actions" and ticket_streams:
+        deleted = " UNION ".join(f"SELECT id FROM {db.table(s)} WHERE {DELETED_AT} IS NOT NULL"
+                                 for s in ticket_streams if DELETED_AT in db.columns(s))
+        if deleted:
+            where.append(f"ticket_id NOT IN ({deleted})")
+    return f"SELECT * FROM {db.table(stream)}" + (f" WHERE {' AND '.join(where)}" if where else "")
+
+
+def marked_deleted(db: Cache, stream: str, key: List[str]) -> Set[Any]:
+    if DELETED_AT not in db.columns(stream):
+        return set()
     cols = ", ".join(quote(k) for k in key)
-    rows = db.query(f"SELECT {cols} FROM {db.table(stream)}")
+    rows = db.query(f"SELECT {cols} FROM {db.table(stream)} WHERE {DELETED_AT} IS NOT NULL")
+    return {tuple(_key_value(r[k]) for k in key) if len(key) > 1 else _key_value(r[key[0]]) for r in rows}
+
+
+def cached_keys(db: Cache, stream: str, key: List[str], ticket_streams: Sequence[str] = ()) -> Tuple[int, Set[Tuple[Any, ...]]]:
+    """(rows, the set of primary keys) of a stream's live rows (live_rows)."""
+    cols = ", ".join(quote(k) for k in key)
+    rows = db.query(f"SELECT {cols} FROM ({live_rows(db, stream, ticket_streams)})")
     return len(rows), {tuple(_key_value(r[k]) for k in key) for r in rows}
 
 
@@ -263,9 +290,10 @@ def truth_keys(sim, stream: str, type_of: Dict[str, int], tickets_truth: Dict[in
 
 def compare(db: Cache, streams: List[str], keys: Dict[str, List[str]], sim, type_of: Dict[str, int]) -> Dict[str, Dict[str, Any]]:
     tickets_truth = sim.truth()
+    ticket_streams = [s for s in streams if s not in REFERENCE_TRUTH and s not in OTHER_STREAMS]
     report = {}
     for stream in streams:
-        rows, have = cached_keys(db, stream, keys[stream])
+        rows, have = cached_keys(db, stream, keys[stream], ticket_streams)
         want = truth_keys(sim, stream, type_of, tickets_truth)
         report[stream] = {
             "key": keys[stream],
@@ -321,7 +349,7 @@ def prepare_views(db: Cache, ticket_streams: List[str]) -> List[str]:
         (usable if set(ANALYSIS_COLUMNS) <= set(db.columns(stream)) else skipped).append(stream)
     if not usable:
         raise SystemExit(f"no ticket stream has every column the analysis needs ({', '.join(ANALYSIS_COLUMNS)})")
-    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {db.table(s)}" for s in usable)
+    union = "\nUNION ALL BY NAME\n".join(live_rows(db, s) for s in usable)
     db.query(f"CREATE OR REPLACE TEMP VIEW tickets AS {union}")
     return skipped
 
@@ -504,9 +532,11 @@ def main(argv=None) -> int:
         changed = sim.mutations[-1]  # {"updated": [ids], "created": [ids], "deleted": []}
         sim.mutate(users=args.update_users)
         changed_users = {int(i) for i in sim.mutations[-1].get("users", [])}
-        changed_ids = {int(i) for i in changed["updated"] + changed["created"]}
+        sim.mutate(delete=args.delete)
+        deleted_ids = {int(i) for i in sim.mutations[-1]["deleted"]}
+        changed_ids = {int(i) for i in changed["updated"] + changed["created"]} - deleted_ids
         print(f"\nIn the simulator: updated {len(changed['updated'])} and created {len(changed['created'])} tickets, "
-              f"updated {len(changed_users)} users.")
+              f"updated {len(changed_users)} users, deleted {len(deleted_ids)} tickets.")
         # The connector reads up to the current second (exclusive of the part of a second still
         # running); a change made in the same second is read by the next sync. Wait it out here.
         time.sleep(1.1)
@@ -531,6 +561,8 @@ def main(argv=None) -> int:
             users_differ = sorted(i for i in changed_users if inactive.get(i) != users_truth[i].get("inactive"))
             report = compare(db, streams, keys, sim, type_of)
             analysis_after = run_analysis(db, ticket_streams)
+            marked = set().union(*(marked_deleted(db, s, keys[s]) for s in ticket_streams))
+            live = set().union(*({k[0] for k in cached_keys(db, s, keys[s])[1]} for s in ticket_streams))
         changed_by_stream = Counter(
             stream for i in changed_ids for stream in ticket_streams
             if type_of.get(stream) is None or truth[i]["tickettype_id"] == type_of[stream]
@@ -558,13 +590,25 @@ def main(argv=None) -> int:
         print("  every changed ticket came" if not missed else f"  CHANGED TICKETS THAT DID NOT COME: {missed}")
         print("  every changed user came, with Halo's inactive flag" if not users_missed and not users_differ
               else f"  CHANGED USERS THAT DID NOT COME: {users_missed}; DIFFERENT inactive flag: {users_differ}")
+        deleted_left = sorted(deleted_ids & live)
+        everything = sim.truth(include_deleted=True)
+        of_unread_types = {i for i in deleted_ids if not any(
+            type_of.get(s) is None or everything[i]["tickettype_id"] == type_of[s] for s in ticket_streams)}
+        deleted_unmarked = sorted(deleted_ids - marked - of_unread_types)
+        print(f"  deleted in Halo: {len(deleted_ids)} tickets; rows marked {DELETED_AT} in the cache: {len(marked)} "
+              f"(PyAirbyte keeps them, marked); live rows (latest per id, marked ones dropped): {len(live):,}, "
+              + ("none of them deleted" if not deleted_left else f"DELETED TICKETS STILL LIVE: {deleted_left}")
+              + ("" if not deleted_unmarked else f"; DELETED TICKETS NOT MARKED: {deleted_unmarked}"))
+        summary.update({"deleted": sorted(deleted_ids), "marked_deleted": len(marked), "deleted_left": deleted_left,
+                        "deleted_unmarked": deleted_unmarked})
 
         summary["after_incremental"] = report
         summary["analysis_after_incremental"] = analysis_after
         summary["unresolved_after_incremental"] = unresolved(analysis_after)
         print_counts("After the incremental read", report)
         print_unresolved(unresolved(analysis_after))
-        ok = (not missed and not users_missed and not users_differ and report_ok(summary["full_refresh"]) and report_ok(report)
+        ok = (not missed and not users_missed and not users_differ and not deleted_left and not deleted_unmarked
+              and report_ok(summary["full_refresh"]) and report_ok(report)
               and analysis_ok(analysis) and analysis_ok(analysis_after))
         summary["ok"] = ok
         print("\nOK: every stream in the cache equals the simulator, and every ticket's status, team and agent resolves."

@@ -130,6 +130,11 @@ def assert_example_passed(result: dict, ticket_streams: list[str]) -> None:
     assert result["changed_users"], "the simulator changed no users"
     assert result["changed_users_missed"] == [], f"changed users the incremental read did not deliver: {result['changed_users_missed']}"
     assert result["changed_users_differ"] == [], f"users whose cached inactive flag is not Halo's: {result['changed_users_differ']}"
+    # Tickets deleted in Halo: PyAirbyte keeps their rows, marked with _ab_cdc_deleted_at; with the
+    # deduplicating destinations' rule applied, none is left (and the counts above equal Halo's).
+    assert result["deleted"], "the simulator deleted no tickets"
+    assert result["marked_deleted"] > 0, result["marked_deleted"]
+    assert result["deleted_left"] == [] and result["deleted_unmarked"] == [], (result["deleted_left"], result["deleted_unmarked"])
     # The incremental read is incremental: a few windows' worth of records (plus the small reference
     # lists, read whole every time), not the whole history.
     assert 0 < result["incremental_records"] < result["full_refresh_records"] / 2, tail
