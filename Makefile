@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory bench-throughput bench-parallelism bench-cdk-concurrent clean
+.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory bench-throughput bench-parallelism bench-cdk-concurrent bench-redaction clean
 
 help:
 	@echo "make demo   - start the built-in Halo simulator and run spec, check, discover, a full and an incremental read"
@@ -42,6 +42,9 @@ bench-parallelism: venv
 
 bench-cdk-concurrent: venv
 	$(PY) -m benchmarks.cdk_concurrent
+
+bench-redaction: venv
+	$(PY) -m benchmarks.redaction
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

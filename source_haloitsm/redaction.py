@@ -97,19 +97,20 @@ class RedactionSettings:
 
 # ---- the detectors -------------------------------------------------------------------------------
 
-# One scan finds the candidates of the IBAN, card, phone and IPv4 detectors: a first character from a
-# plain set (so the regular expression engine skips the rest of the text fast), then
-# - an IBAN shape: two capitals (not right after a letter or digit), two digits, 10 to 32 letters or
-#   digits, single spaces allowed between them;
-# - a numeric run: an optional + or (, a digit, then digits joined by at most one separator (space,
-#   no-break space, - . /) or by parentheses; not right after a letter, digit or joining punctuation
-#   (- . + @ & #), so INC-2024-000123, SUP-1234, v1.2.3.4, #12345 and x0207946 are no candidates.
+# One scan finds the candidates of the IBAN, card, phone and IPv4 detectors: numeric runs, each an
+# optional + or (, a digit, then digits joined by at most one separator (space, no-break space, - . /) or
+# by parentheses. The first character comes from a plain set, so the regular expression engine skips
+# the rest of the text fast. A run right after a digit or joining punctuation (- . + @ & # _) is none,
+# so INC-2024-000123, SUP-1234 and #12345 give no candidate; a run right after a letter is part of a
+# word (x0207946, v1.2.3.4), unless the word ends with the two capitals of an IBAN (DE89..., GB82WEST...).
+# The engine also drops, without Python seeing them, runs glued to a lower-case letter and runs shorter
+# than 7 characters (no IPv4 address, card or phone number is), unless right after a capital.
 _TOKEN = re.compile(
-    r"[A-Z+(0-9](?:"
-    r"(?<=[A-Z])(?<![A-Za-z0-9].)[A-Z][0-9]{2}(?: ?[A-Z0-9]){10,32}"
-    r"|(?<![A-Z])(?<![\w+\-.@&#].)(?:[0-9]|[ \u00a0\-./](?=\(?[0-9])|\((?=[0-9])|\)(?=[ \u00a0\-.]?[0-9])|\+(?=\(?[0-9]))*\)?"
-    r")"
+    r"[+(0-9](?<![0-9_+\-.@&#a-z\u00df-\u00ff].)(?:(?<=[A-Z][0-9])|(?=[0-9 \u00a0\-./()+]{6}))"
+    r"(?:[0-9]|[ \u00a0\-./](?=\(?[0-9])|\((?=[0-9])|\)(?=[ \u00a0\-.]?[0-9])|\+(?=\(?[0-9]))*\)?"
 )
+# An IBAN: two capitals, two digits, 10 to 32 capitals or digits, single spaces allowed between them.
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){10,32}")
 _IPV4_IN_RUN = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
 _DATE_IN_RUN = re.compile(
     r"(?<![0-9])(?:[0-9]{4}[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12][0-9]|3[01])"
@@ -180,7 +181,7 @@ class TextRedactor:
         self.iban, self.ip = IBAN in chosen, IP in chosen
         self.numeric = self.phone or self.card or self.ip
         self.tokens = self.numeric or self.iban
-        self._cache: Dict[str, Tuple[Any, ...]] = {}  # piece of a numeric run -> what it is (bounded)
+        self._cache: Dict[str, Tuple[Tuple[int, int, str], ...]] = {}  # numeric run -> what it holds (bounded)
         if self.phone:
             import phonenumbers  # only when asked for: ~30 ms to import
 
@@ -194,21 +195,22 @@ class TextRedactor:
 
     def __call__(self, text: str) -> str:
         spans: List[Tuple[int, int, str]] = []
-        if self.email and "@" in text:
-            self._emails(text, spans)
-        if self.ip and ":" in text:
+        if self.email:
+            at = text.find("@")
+            if at > 0:
+                self._emails(text, at, spans)
+        if self.ip and ("::" in text or text.count(":") >= 7):  # an IPv6 address has :: or 7 colons
             self._ipv6(text, spans)  # before IPv4: ::ffff:192.0.2.128 is one address
         if self.tokens:
-            digit = _DIGIT.search(text)
-            if digit is not None:
-                self._tokens(text, max(0, digit.start() - 2), spans)
+            digit = _first_digit(text)
+            if digit >= 0:
+                self._tokens(text, max(0, digit - 2), spans)
         if not spans:
             return text
         return _apply(text, spans)
 
     # -- e-mail: find each @, then the local part before it and the domain after it
-    def _emails(self, text: str, spans: List[Tuple[int, int, str]]) -> None:
-        at = text.find("@")
+    def _emails(self, text: str, at: int, spans: List[Tuple[int, int, str]]) -> None:
         while at > 0:
             domain = _EMAIL_DOMAIN.match(text, at + 1)
             if domain:
@@ -223,33 +225,58 @@ class TextRedactor:
 
     # -- IBANs, cards, phones and IPv4 addresses from one scan
     def _tokens(self, text: str, start: int, spans: List[Tuple[int, int, str]]) -> None:
+        cache = self._cache
+        skip = -1  # the end of an IBAN-shaped code: its digits are no phone or card number
         for match in _TOKEN.finditer(text, start):
+            at = match.start()
+            if at < skip:
+                continue
+            if at and text[at - 1].isalpha():  # glued to a word
+                if at >= 2 and "A" <= text[at - 1] <= "Z" and "A" <= text[at - 2] <= "Z" and (at == 2 or not text[at - 3].isalnum()):
+                    iban = _IBAN.match(text, at - 2)
+                    if iban:
+                        length, valid = self._iban(iban.group())
+                        skip = at - 2 + length
+                        if valid and self.iban:
+                            spans.append((at - 2, skip, PLACEHOLDERS[IBAN]))
+                continue
             token = match.group()
-            if len(token) < 7:
-                continue  # fewer than 7 characters: no IBAN, IPv4 address, card or phone number
-            start = match.start()
-            if "A" <= token[0] <= "Z":
-                if self.iban:
-                    self._iban(token, start, spans)
+            if len(token) < 7 or not self.numeric:
+                continue  # fewer than 7 characters: no IPv4 address, card or phone number
+            if self.ip and token.count(".") >= 3:
+                self._numeric(text, token, at, spans)  # an IPv4 address depends on the words around it
                 continue
-            if not self.numeric:
-                continue
-            pieces = [(0, len(token))]
-            if "." in token or "/" in token or "-" in token:
-                pieces = self._split(text, token, start, spans)
-            if "(" in token or ")" in token:
-                pieces = [(a + x, a + y) for a, b in pieces for x, y in _balanced(token[a:b])]
-            for a, b in pieces:
-                self._classify(token[a:b], start + a, spans)
+            found = cache.get(token)
+            if found is None:  # what the run is depends on the run alone: cached
+                pieces: List[Tuple[int, int, str]] = []
+                self._numeric(text, token, 0, pieces)
+                found = cache[token] = tuple(pieces)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+            for a, b, placeholder in found:
+                spans.append((at + a, at + b, placeholder))
+
+    def _numeric(self, text: str, token: str, start: int, spans: List[Tuple[int, int, str]]) -> None:
+        """The IPv4 addresses, cards and phone numbers of one numeric run (`start`: where it is in `text`)."""
+        pieces = [(0, len(token))]
+        if "." in token or "/" in token or "-" in token:
+            pieces = self._split(text, token, start, spans)
+        if "(" in token or ")" in token:
+            pieces = [(a + x, a + y) for a, b in pieces for x, y in _balanced(token[a:b])]
+        for a, b in pieces:
+            found = self._classify_new(token[a:b])
+            if found:
+                spans.append((start + a + found[0], start + a + found[1], found[2]))
 
     @staticmethod
-    def _iban(raw: str, start: int, spans: List[Tuple[int, int, str]]) -> None:
+    def _iban(raw: str) -> Tuple[int, bool]:
+        """(length in `raw`, checksum right) of the IBAN `raw` starts with; (0, False) for none."""
         length = IBAN_LENGTHS.get(raw[:2])
         if length is None:
-            return
+            return 0, False
         compact = raw.replace(" ", "")
         if len(compact) < length:
-            return
+            return 0, False
         # The IBAN ends at its country's length; what follows may be the next word.
         end, seen = 0, 0
         for end, char in enumerate(raw, 1):
@@ -258,9 +285,8 @@ class TextRedactor:
                 if seen == length:
                     break
         if end < len(raw) and raw[end] != " ":
-            return  # a longer code of capitals and digits, not an IBAN
-        if iban_ok(compact[:length]):
-            spans.append((start, start + end, PLACEHOLDERS[IBAN]))
+            return 0, False  # a longer code of capitals and digits, not an IBAN
+        return end, iban_ok(compact[:length])
 
     # -- IPv6: around each colon that has a hex digit or a colon next to it
     def _ipv6(self, text: str, spans: List[Tuple[int, int, str]]) -> None:
@@ -325,16 +351,6 @@ class TextRedactor:
             return False
         return True
 
-    def _classify(self, piece: str, at: int, spans: List[Tuple[int, int, str]]) -> None:
-        known = self._cache.get(piece)
-        if known is None:
-            known = self._classify_new(piece)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[piece] = known
-        if known:
-            spans.append((at + known[0], at + known[1], known[2]))
-
     def _classify_new(self, piece: str) -> Tuple[Any, ...]:
         """() or (start, end, placeholder) of the card or phone number in a piece of a numeric run."""
         at = 0
@@ -390,6 +406,21 @@ class TextRedactor:
         return False
 
 
+def _first_digit(text: str) -> int:
+    """Where the first ASCII digit is, or -1. For a long text ten substring searches in C beat the
+    regular expression (which steps through a text with non-ASCII characters slowly); for a short one
+    the expression is quicker."""
+    if len(text) < 200:
+        match = _DIGIT.search(text)
+        return match.start() if match else -1
+    first = -1
+    for digit in "0123456789":
+        at = text.find(digit, 0, first if first >= 0 else len(text))
+        if at >= 0:
+            first = at
+    return first
+
+
 def _word_or_dot(char: str) -> bool:
     return char.isalnum() or char in "_.:"
 
@@ -439,6 +470,16 @@ def _apply(text: str, spans: List[Tuple[int, int, str]]) -> str:
     if len(spans) == 1:
         a, b, placeholder = spans[0]
         return text[:a] + placeholder + text[b:]
+    out, at = [], 0
+    for a, b, placeholder in sorted(spans):
+        if a < at:
+            break  # spans overlap: resolved below
+        out.append(text[at:a])
+        out.append(placeholder)
+        at = b
+    else:
+        out.append(text[at:])
+        return "".join(out)
     taken: List[Tuple[int, int, str]] = []
     for span in spans:
         if not any(span[0] < b and a < span[1] for a, b, _ in taken):
@@ -485,11 +526,14 @@ class RowRedactor:
         )
         text_fields = TICKET_TEXT_FIELDS if scope == "tickets" else ACTION_TEXT_FIELDS
         custom = tuple(custom) if scope == "tickets" else ()
-        self.text_fields = tuple(f for f in text_fields if f not in drop) + tuple(
-            f.column for f in custom if f.type in TEXT_CUSTOM_FIELD_TYPES and f.column not in drop
-        )
+        self.text_fields = tuple(f for f in text_fields if f not in drop and f != "idsummary")
+        self.custom_columns = tuple(f.column for f in custom if f.type in TEXT_CUSTOM_FIELD_TYPES and f.column not in drop)
+        # `idsummary` is "1234 - <summary>": masked as the summary is. Another shape is scanned last: it
+        # starts with digits, and the scan for numbers starts at the first digit of the row's texts.
+        self.last_field = "idsummary" if "idsummary" in text_fields and "idsummary" not in drop else None
         self.drop_custom_ids = frozenset(f.id for f in custom if f.column in drop)
         self.text_custom_ids = frozenset(f.id for f in custom if f.type in TEXT_CUSTOM_FIELD_TYPES)
+        self.known_custom_ids = frozenset(f.id for f in custom)
         self.custom = bool(custom) and "customfields" not in drop
 
     def __call__(self, row: Dict[str, Any]) -> Dict[str, Any]:
@@ -497,34 +541,90 @@ class RowRedactor:
             if name in row:
                 del row[name]
         mask = self.mask
-        if mask is not None:
-            get = row.get
-            for name in self.text_fields:
-                value = get(name)
-                if value.__class__ is str and value:
-                    row[name] = mask(value)
+        if mask is None:
+            if self.drop_custom_ids:
+                self._custom_entries(row, None)
+            return row
+        # Every text of the row is masked in one pass over them joined by NUL, which no detector reads
+        # across: one call instead of one per field (the calls cost more than the scanning).
+        slots: List[Tuple[Dict[str, Any], str, int]] = []  # (where, key, index in texts)
+        texts: List[str] = []
+        get = row.get
+        for name in self.text_fields:
+            value = get(name)
+            if value.__class__ is str and value:
+                slots.append((row, name, len(texts)))
+                texts.append(value)
+        custom_start = len(texts)
+        for name in self.custom_columns:
+            value = get(name)
+            if value.__class__ is str and value:
+                slots.append((row, name, len(texts)))
+                texts.append(value)
         if self.custom:
-            entries = row.get("customfields")
-            if isinstance(entries, list) and entries:
-                row["customfields"] = self._custom_entries(entries)
+            self._custom_entries(row, (slots, texts, custom_start))
+        name = self.last_field
+        derived = None
+        if name is not None:
+            value = get(name)
+            if value.__class__ is str and value:
+                summary = get("summary")
+                prefix = value[: len(value) - len(summary)] if summary.__class__ is str and summary and value.endswith(summary) else ""
+                if prefix[-3:] == " - " and prefix[:-3].isdigit():
+                    derived = prefix  # "1234 - <summary>": masked with the summary, not scanned again
+                else:
+                    slots.append((row, name, len(texts)))
+                    texts.append(value)
+        if not texts:
+            return row
+        joined = "\x00".join(texts)
+        out = mask(joined)
+        if out is joined:
+            return row  # nothing found
+        parts = out.split("\x00")
+        if len(parts) != len(texts):  # a text held NUL itself
+            parts = [mask(text) for text in texts]
+        for where, key, index in slots:
+            new = parts[index]
+            if new != texts[index]:
+                where[key] = new
+        if derived is not None:
+            row[name] = derived + row["summary"]
         return row
 
-    def _custom_entries(self, entries: List[Any]) -> List[Any]:
-        kept = []
+    def _custom_entries(self, row: Dict[str, Any], collect: Optional[Tuple[List[Tuple[Dict[str, Any], str, int]], List[str], int]]) -> None:
+        """Drops the dropped custom fields' entries from `customfields`; with `collect` (slots, texts),
+        adds the text fields' value and display to the texts to mask, each text once (a text field's
+        value is also its `cf_` column, and its display is usually the same text)."""
+        entries = row.get("customfields")
+        if entries.__class__ is not list or not entries:
+            return
+        if self.drop_custom_ids:
+            entries = row["customfields"] = [
+                e for e in entries if not (e.__class__ is dict and e.get("id") in self.drop_custom_ids)
+            ]
+        if collect is None:
+            return
+        slots, texts, custom_start = collect
+        seen: Optional[Dict[str, int]] = None
+        text_ids, known_ids = self.text_custom_ids, self.known_custom_ids
         for entry in entries:
-            if not isinstance(entry, dict):
-                kept.append(entry)
+            if entry.__class__ is not dict:
                 continue
             field_id = entry.get("id")
-            if field_id in self.drop_custom_ids:
-                continue
-            if self.mask is not None and (field_id in self.text_custom_ids or entry.get("type") in TEXT_CUSTOM_FIELD_TYPES):
+            if field_id in text_ids or (field_id not in known_ids and entry.get("type") in TEXT_CUSTOM_FIELD_TYPES):
                 for key in ("value", "display"):
                     value = entry.get(key)
                     if value.__class__ is str and value:
-                        entry[key] = self.mask(value)
-            kept.append(entry)
-        return kept
+                        if seen is None:  # the custom columns' texts (not the long details)
+                            seen = {}
+                            for index in range(custom_start, len(texts)):
+                                seen.setdefault(texts[index], index)
+                        index = seen.get(value)
+                        if index is None:
+                            index = seen[value] = len(texts)
+                            texts.append(value)
+                        slots.append((entry, key, index))
 
 
 def wrap(normalize: Callable[[Dict[str, Any]], Dict[str, Any]], stream: Any) -> Callable[[Dict[str, Any]], Dict[str, Any]]:

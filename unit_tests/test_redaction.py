@@ -132,6 +132,14 @@ def test_rows_hold_no_personal_data_in_records_or_logs(caplog):
     assert [p for p in PII if p in caplog.text] == [] and "reporter@example.net" not in caplog.text
 
 
+def test_idsummary_follows_the_summary_or_is_scanned_itself():
+    tickets = RowRedactor(RedactionSettings(detectors=DETECTORS), "tickets")
+    row = tickets({"id": 7, "summary": "call +44 20 7946 0958", "idsummary": "7 - call +44 20 7946 0958"})
+    assert row["idsummary"] == "7 - call [phone]" and row["summary"] == "call [phone]"
+    row = tickets({"id": 7, "summary": "VPN", "idsummary": "7: VPN, call +44 20 7946 0958"})
+    assert row["idsummary"] == "7: VPN, call [phone]" and row["summary"] == "VPN"
+
+
 def test_structured_fields_are_dropped_not_scanned():
     # reportedby is not free text: the detectors leave it; drop_fields is the tool for it.
     row = RowRedactor(RedactionSettings(detectors=DETECTORS), "tickets")(_ticket("nothing here"))
