@@ -226,6 +226,7 @@ class TextRedactor:
     # -- IBANs, cards, phones and IPv4 addresses from one scan
     def _tokens(self, text: str, start: int, spans: List[Tuple[int, int, str]]) -> None:
         cache = self._cache
+        numeric, ip = self.numeric, self.ip
         skip = -1  # the end of an IBAN-shaped code: its digits are no phone or card number
         for match in _TOKEN.finditer(text, start):
             at = match.start()
@@ -241,9 +242,9 @@ class TextRedactor:
                             spans.append((at - 2, skip, PLACEHOLDERS[IBAN]))
                 continue
             token = match.group()
-            if len(token) < 7 or not self.numeric:
+            if len(token) < 7 or not numeric:
                 continue  # fewer than 7 characters: no IPv4 address, card or phone number
-            if self.ip and token.count(".") >= 3:
+            if ip and token.count(".") >= 3:
                 self._numeric(text, token, at, spans)  # an IPv4 address depends on the words around it
                 continue
             found = cache.get(token)
@@ -534,7 +535,7 @@ class RowRedactor:
         self.drop_custom_ids = frozenset(f.id for f in custom if f.column in drop)
         self.text_custom_ids = frozenset(f.id for f in custom if f.type in TEXT_CUSTOM_FIELD_TYPES)
         self.known_custom_ids = frozenset(f.id for f in custom)
-        self.custom = bool(custom) and "customfields" not in drop
+        self.custom = bool(custom)  # the cf_ columns, and Halo's `customfields` array unless dropped
 
     def __call__(self, row: Dict[str, Any]) -> Dict[str, Any]:
         for name in self.drop:
@@ -547,21 +548,22 @@ class RowRedactor:
             return row
         # Every text of the row is masked in one pass over them joined by NUL, which no detector reads
         # across: one call instead of one per field (the calls cost more than the scanning).
-        slots: List[Tuple[Dict[str, Any], str, int]] = []  # (where, key, index in texts)
+        keys: List[str] = []  # the row's fields whose texts are texts[:len(keys)]
         texts: List[str] = []
         get = row.get
         for name in self.text_fields:
             value = get(name)
             if value.__class__ is str and value:
-                slots.append((row, name, len(texts)))
+                keys.append(name)
                 texts.append(value)
-        custom_start = len(texts)
-        for name in self.custom_columns:
-            value = get(name)
-            if value.__class__ is str and value:
-                slots.append((row, name, len(texts)))
-                texts.append(value)
+        slots: List[Tuple[Dict[str, Any], str, int]] = []  # custom field entries: (entry, key, index in texts)
         if self.custom:
+            custom_start = len(texts)
+            for name in self.custom_columns:
+                value = get(name)
+                if value.__class__ is str and value:
+                    keys.append(name)
+                    texts.append(value)
             self._custom_entries(row, (slots, texts, custom_start))
         name = self.last_field
         derived = None
@@ -573,7 +575,7 @@ class RowRedactor:
                 if prefix[-3:] == " - " and prefix[:-3].isdigit():
                     derived = prefix  # "1234 - <summary>": masked with the summary, not scanned again
                 else:
-                    slots.append((row, name, len(texts)))
+                    keys.append(name)
                     texts.append(value)
         if not texts:
             return row
@@ -584,6 +586,9 @@ class RowRedactor:
         parts = out.split("\x00")
         if len(parts) != len(texts):  # a text held NUL itself
             parts = [mask(text) for text in texts]
+        for key, old, new in zip(keys, texts, parts):
+            if new != old:
+                row[key] = new
         for where, key, index in slots:
             new = parts[index]
             if new != texts[index]:

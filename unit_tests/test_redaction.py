@@ -140,6 +140,20 @@ def test_idsummary_follows_the_summary_or_is_scanned_itself():
     assert row["idsummary"] == "7: VPN, call [phone]" and row["summary"] == "VPN"
 
 
+def test_custom_field_entries_are_scanned_without_their_column():
+    settings = RedactionSettings(drop_fields=("cf_internal_notes",), detectors=DETECTORS)
+    row = RowRedactor(settings, "tickets", (NOTES, IMPACT))({
+        "id": 7, "cf_impact": "Single User Affected", "customfields": [
+            {"id": 169, "type": 1, "value": "call +44 20 7946 0958", "display": "call +44 20 7946 0958"},
+            {"id": 165, "type": 2, "value": 3, "display": "Single User Affected"},
+            {"id": 999, "type": 0, "value": "mail jane@example.org", "display": "mail jane@example.org"},  # not asked for
+        ]})
+    assert row["customfields"] == [
+        {"id": 165, "type": 2, "value": 3, "display": "Single User Affected"},
+        {"id": 999, "type": 0, "value": "mail [email]", "display": "mail [email]"},
+    ]
+
+
 def test_structured_fields_are_dropped_not_scanned():
     # reportedby is not free text: the detectors leave it; drop_fields is the tool for it.
     row = RowRedactor(RedactionSettings(detectors=DETECTORS), "tickets")(_ticket("nothing here"))
