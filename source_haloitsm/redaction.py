@@ -19,12 +19,15 @@ Two tools:
   | `iban` | 2 capital letters, 2 check digits, grouped by 4 or not | length of the country (SWIFT registry) and mod 97 |
   | `ip_address` | IPv4 dotted quads and IPv6 (also `::1`, `fe80::1%eth0`, `::ffff:192.0.2.1`; a `:port` or `/prefix` after stays) | `ipaddress` |
 
-How it stays fast: a text without `@` skips the e-mail pass, one without `:` the IPv6 pass, one without
-a digit everything else. Otherwise one regular expression, starting at the first digit, finds the IBAN
-shapes and the numeric runs (a digit, with `+`, `(` and single separators between digit groups), and
-each run is classified in Python; only a run shaped like a phone number goes to libphonenumber (about
-30 us a call). What a run is (nothing, a card, a phone number) is cached per string, bounded.
-benchmarks/redaction.py measures the cost of a whole read.
+How it stays fast (benchmarks/redaction.py measures a whole read; docs/haloitsm.md has the figures): a
+record's texts are joined by NUL, which no detector reads across, and scanned in one call (`idsummary`,
+"1234 - <summary>", is masked with its summary). A text without `@` skips the e-mail pass, one without
+`::` or seven colons the IPv6 pass, one without a digit everything else. Otherwise one regular
+expression, from the first digit on, finds the numeric runs (a digit, with `+`, `(` and single
+separators between digit groups); runs glued to a word or too short are dropped by the expression
+itself, a run glued to two capitals is where an IBAN may start. Each run is classified in Python, once
+per distinct run (cached, bounded); only a run shaped like a phone number goes to libphonenumber (about
+30 us a call).
 
 Rules that keep near misses alone (unit_tests/redaction_corpus.json holds the cases):
 
