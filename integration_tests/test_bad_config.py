@@ -65,6 +65,10 @@ CASES = [
     ("parallel_requests-too-high", {"parallel_requests": 17}, "parallel_requests", False),
     ("max_retries-negative", {"max_retries": -1}, "max_retries", False),
     ("max_retries-too-high", {"max_retries": 21}, "max_retries", False),
+    ("redaction-unknown-key", {"redaction": {"detector": ["email"]}}, "redaction", True),
+    ("redaction-unknown-detector", {"redaction": {"detectors": ["emails"]}}, "redaction.detectors[0]", False),
+    ("redaction-drop-unknown-field", {"redaction": {"drop_fields": ["usr_email"]}}, "redaction.drop_fields", False),
+    ("redaction-drop-primary-key", {"redaction": {"drop_fields": ["id"]}}, "redaction.drop_fields", False),
 ]
 
 
