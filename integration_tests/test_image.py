@@ -181,6 +181,12 @@ def _explain(proc: subprocess.CompletedProcess) -> str:
     return f"exit {proc.returncode}\nstderr: {proc.stderr[-2000:]}\ntraces: {traces}"
 
 
+def _project_version() -> str:
+    import re
+
+    return re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+
+
 def test_image_conventions(engine_env, image):
     proc = _engine(engine_env, "image", "inspect", image)
     assert proc.returncode == 0, proc.stderr
@@ -188,8 +194,8 @@ def test_image_conventions(engine_env, image):
     assert config["Entrypoint"] == ["python", "/airbyte/integration_code/main.py"]
     assert "AIRBYTE_ENTRYPOINT=python /airbyte/integration_code/main.py" in config["Env"]
     assert config["User"] == "airbyte"
-    assert config["Labels"]["io.airbyte.name"] == "airbyte/source-haloitsm"
-    assert config["Labels"]["io.airbyte.version"] == "0.1.0"
+    assert config["Labels"]["io.airbyte.name"] == "source-haloitsm"
+    assert config["Labels"]["io.airbyte.version"] == _project_version()
     who = _engine(engine_env, "run", "--rm", "--entrypoint", "id", image, "-un")
     assert who.stdout.strip() == "airbyte", who.stderr
 

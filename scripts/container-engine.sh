@@ -4,7 +4,13 @@
 #   scripts/container-engine.sh env     ensure an engine, print `export ...` lines:
 #                                       eval "$(scripts/container-engine.sh env)"
 #   scripts/container-engine.sh ensure  ensure an engine (installs podman/runc with apt if missing)
-#   scripts/container-engine.sh base    ensure the local stand-in base image, print its name
+#   scripts/container-engine.sh base [ARCH]
+#                                       ensure the local stand-in base image (for ARCH, amd64 or
+#                                       arm64; default this machine's), print its name
+#   scripts/container-engine.sh emulation ARCH
+#                                       ensure this machine runs ARCH binaries (QEMU user emulation
+#                                       through binfmt_misc; installs qemu-user-static and
+#                                       binfmt-support with apt); exit 4 with the reason if it can't
 #   scripts/container-engine.sh info    print what was found
 #
 # Exit codes: 0 ok; 3 no engine and none could be installed on a developer's machine (skip);
@@ -112,19 +118,57 @@ debian_mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
+host_arch() { case "$(uname -m)" in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) uname -m ;; esac; }
+
+# Makes this machine run binaries of ARCH (amd64|arm64) through QEMU user emulation, as image builds
+# for a foreign platform need: binfmt_misc mounted, qemu-user-static registered with the F flag (the
+# interpreter is opened at registration, so it works inside containers). Exit 4: not possible here.
+ensure_emulation() {
+  local arch="$1" qarch
+  [ "$arch" = "$(host_arch)" ] && return 0
+  case "$arch" in arm64) qarch=aarch64 ;; amd64) qarch=x86_64 ;; *) log "ERROR: unknown architecture $arch"; exit 1 ;; esac
+  local entry=/proc/sys/fs/binfmt_misc/qemu-$qarch
+  if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  fi
+  if [ ! -e "$entry" ]; then
+    { command -v update-binfmts >/dev/null 2>&1 && [ -e "/usr/libexec/qemu-binfmt/$qarch-binfmt-P" ]; } \
+      || apt_install qemu-user-static binfmt-support || true
+    command -v update-binfmts >/dev/null 2>&1 && update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 || true
+  fi
+  if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+    log "no binfmt_misc on this machine (it cannot be mounted here): $arch binaries cannot be emulated"
+    exit 4
+  fi
+  if [ ! -e "$entry" ] || ! grep -qx enabled "$entry"; then
+    log "QEMU emulation of $arch is not registered (install qemu-user-static and binfmt-support, as root)"
+    exit 4
+  fi
+  if ! grep -q '^flags:.*F' "$entry"; then
+    log "QEMU emulation of $arch is registered without the F flag: it does not work inside containers"
+    exit 4
+  fi
+}
+
 # Builds (once; cached in podman's store and as a tarball under $CACHE_DIR) a base image that
 # stands in for airbyte/python-connector-base 4.0.x: Debian bookworm, Python 3.11 as `python`,
-# pip usable by root, a non-root user `airbyte` (uid 1000) and /airbyte.
+# pip usable by root, a non-root user `airbyte` (uid 1000) and /airbyte. For another architecture
+# than this machine's (arm64 on amd64), debootstrap runs the packages' scripts under QEMU emulation.
 ensure_local_base() {
-  local engine="$1"
+  local engine="$1" arch="${2:-$(host_arch)}"
   local eng=(podman)
   [ "$engine" = docker ] && eng=(docker)
-  if [ "$("${eng[@]}" image inspect --format '{{ index .Config.Labels "io.source-haloitsm.base-recipe" }}' "$LOCAL_BASE_IMAGE" 2>/dev/null || true)" = "$LOCAL_BASE_RECIPE" ]; then
-    log "local base $LOCAL_BASE_IMAGE is cached"
-    echo "$LOCAL_BASE_IMAGE"
+  local image="$LOCAL_BASE_IMAGE" suffix=""
+  if [ "$arch" != "$(host_arch)" ]; then
+    image="$LOCAL_BASE_IMAGE-$arch" suffix="-$arch"
+    ensure_emulation "$arch"
+  fi
+  if [ "$("${eng[@]}" image inspect --format '{{ index .Config.Labels "io.source-haloitsm.base-recipe" }}/{{ .Architecture }}' "$image" 2>/dev/null || true)" = "$LOCAL_BASE_RECIPE/$arch" ]; then
+    log "local base $image is cached"
+    echo "$image"
     return
   fi
-  local tarball="$CACHE_DIR/python-connector-base-$LOCAL_BASE_RECIPE.tar"
+  local tarball="$CACHE_DIR/python-connector-base-$LOCAL_BASE_RECIPE$suffix.tar"
   if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap || true
     command -v debootstrap >/dev/null 2>&1 || { log "ERROR: debootstrap is missing and could not be installed"; exit 1; }
@@ -133,8 +177,8 @@ ensure_local_base() {
     local rootfs mirror t0=$SECONDS
     rootfs="$(mktemp -d "${TMPDIR:-/tmp}/haloitsm-rootfs.XXXXXX")"
     mirror="$(debian_mirror)"
-    log "debootstrap bookworm from $mirror (about 30-60 s)"
-    if ! debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
+    log "debootstrap bookworm ($arch) from $mirror (about 30-60 s)"
+    if ! debootstrap --arch="$arch" --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
         bookworm "$rootfs" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1; then
       tail -20 "$CACHE_DIR/debootstrap.log" >&2
       rm -rf "$rootfs"
@@ -158,15 +202,17 @@ ensure_local_base() {
     rm -rf "$rootfs"
     log "rootfs cached at $tarball ($((SECONDS - t0)) s)"
   fi
-  log "importing $tarball as $LOCAL_BASE_IMAGE"
-  "${eng[@]}" import \
+  log "importing $tarball as $image"
+  local platform_arg=(--arch "$arch")
+  [ "$engine" = docker ] && platform_arg=(--platform "linux/$arch")
+  "${eng[@]}" import "${platform_arg[@]}" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change "LABEL io.source-haloitsm.base-recipe=$LOCAL_BASE_RECIPE" \
     --change 'LABEL org.opencontainers.image.description=Local stand-in for airbyte/python-connector-base 4.0.x (Debian bookworm, Python 3.11)' \
     --change 'CMD ["python"]' \
-    "$tarball" "$LOCAL_BASE_IMAGE" >&2
-  echo "$LOCAL_BASE_IMAGE"
+    "$tarball" "$image" >&2
+  echo "$image"
 }
 
 print_env() {
@@ -182,7 +228,8 @@ cmd="${1:-env}"
 case "$cmd" in
   ensure) ensure_engine >/dev/null ;;
   env) engine="$(ensure_engine)"; print_env "$engine" ;;
-  base) engine="$(ensure_engine)"; [ "$engine" = podman ] && export CONTAINERS_CONF="$CONF_FILE"; ensure_local_base "$engine" ;;
+  base) engine="$(ensure_engine)"; [ "$engine" = podman ] && export CONTAINERS_CONF="$CONF_FILE"; ensure_local_base "$engine" "${2:-}" ;;
+  emulation) [ -n "${2:-}" ] || { echo "usage: $0 emulation amd64|arm64" >&2; exit 1; }; ensure_emulation "$2" ;;
   info)
     engine="$(ensure_engine)"
     echo "engine=$engine"
@@ -190,5 +237,5 @@ case "$cmd" in
     echo "local_base=$LOCAL_BASE_IMAGE (recipe $LOCAL_BASE_RECIPE)"
     echo "debian_mirror=$(debian_mirror)"
     ;;
-  *) echo "usage: $0 env|ensure|base|info" >&2; exit 1 ;;
+  *) echo "usage: $0 env|ensure|base [ARCH]|emulation ARCH|info" >&2; exit 1 ;;
 esac

@@ -184,7 +184,8 @@ def test_required_values(data: dict) -> None:
     assert uuid.UUID(data["definitionId"]).version == 4
     assert data["connectorType"] == "source"
     assert data["connectorSubtype"] == "api"
-    assert data["dockerRepository"] == "airbyte/source-haloitsm"
+    # A local name: no namespace the project does not own (a release takes the user's IMAGE).
+    assert data["dockerRepository"] == "source-haloitsm"
     assert re.fullmatch(r"\d+\.\d+\.\d+", data["dockerImageTag"])
     assert data["license"] == "MIT"
     assert data["githubIssueLabel"] == "source-haloitsm"
@@ -206,7 +207,8 @@ def test_dockerfile_conventions(data: dict) -> None:
     assert 'ENV AIRBYTE_ENTRYPOINT="python /airbyte/integration_code/main.py"' in text
     assert 'ENTRYPOINT ["python", "/airbyte/integration_code/main.py"]' in text
     assert f"LABEL io.airbyte.version={data['dockerImageTag']}" in text
-    assert f"LABEL io.airbyte.name={data['dockerRepository']}" in text
+    assert f"ARG AIRBYTE_IMAGE_NAME={data['dockerRepository']}" in text
+    assert "LABEL io.airbyte.name=${AIRBYTE_IMAGE_NAME}" in text
     # A `# syntax=` line would make BuildKit fetch a frontend image from a registry.
     assert not re.search(r"^#\s*syntax=", text, re.MULTILINE | re.IGNORECASE)
     assert (ROOT / "main.py").is_file()
