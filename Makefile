@@ -60,7 +60,7 @@ image-test: venv
 	$(PY) -m pytest -q -m image_tests integration_tests/test_image.py
 
 image-example: image
-	scripts/docker-run-example.sh
+	$(PY) -m pytest -q -p no:cacheprovider -m image_tests integration_tests/test_image.py -k readme_container_commands
 
 # --- Airbyte standard tests and PyAirbyte ----------------------------------------------
 # The standard tests run in process against the simulator (acceptance-test-config.yml); their
