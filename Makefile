@@ -62,6 +62,19 @@ image-test: venv
 image-example: image
 	$(PY) -m pytest -q -p no:cacheprovider -m image_tests integration_tests/test_image.py -k readme_container_commands
 
+# --- release -----------------------------------------------------------------------------
+# make release IMAGE=<registry>/<name>:<version>: linux/amd64 + linux/arm64 on the real
+# airbyte/python-connector-base (pinned by digest), pushed as one multi-platform image; refuses the
+# offline stand-in base and a platform this machine cannot emulate; prints what to enter in Airbyte
+# (scripts/release.sh). `make test` releases amd64 to a registry on 127.0.0.1 (image tests);
+# `make release-test` also builds arm64 under QEMU (about 8 minutes on a fresh machine, 1 to 4 after).
+.PHONY: release release-test
+release: venv
+	IMAGE="$(IMAGE)" scripts/release.sh
+
+release-test: venv
+	$(PY) -m pytest -q -p no:cacheprovider -m "image_tests and release_arm64" integration_tests/test_release.py
+
 # --- Airbyte standard tests and PyAirbyte ----------------------------------------------
 # The standard tests run in process against the simulator (acceptance-test-config.yml); their
 # image variants need a container engine and run with `make image-test`-style `-m image_tests`.
