@@ -78,7 +78,7 @@ release-test: venv
 # --- Airbyte standard tests and PyAirbyte ----------------------------------------------
 # The standard tests run in process against the simulator (acceptance-test-config.yml); their
 # image variants need a container engine and run with `make image-test`-style `-m image_tests`.
-# PyAirbyte gets an environment of its own (.venv-pyairbyte, ~780 MB, ~75 s the first time).
+# PyAirbyte gets an environment of its own (.venv-pyairbyte, ~780 MB, a few minutes the first time).
 .PHONY: pyairbyte-venv pyairbyte-example
 standard: venv
 	$(PY) -m pytest -q -m "not image_tests" integration_tests/test_standard.py

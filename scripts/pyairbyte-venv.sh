@@ -4,7 +4,8 @@
 # Idempotent: does nothing when the pinned version is already installed.
 #   scripts/pyairbyte-venv.sh            # create or check
 #   PYTHON=python3.11 scripts/pyairbyte-venv.sh
-# About 780 MB and 75 s on a first run. PyAirbyte needs Python below 3.13.
+# About 780 MB and a few minutes on a first run (55 s here with a warm pip cache; 2 min 43 s measured
+# on a newcomer's machine). PyAirbyte needs Python below 3.13.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +24,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (
   exit 2
 fi
 
-echo "Creating $VENV with PyAirbyte $AIRBYTE_VERSION (about 780 MB, 75 s)..."
+echo "Creating $VENV with PyAirbyte $AIRBYTE_VERSION (about 780 MB; this takes a few minutes)..."
 LOG="$(mktemp -t pyairbyte-venv.XXXXXX.log)"
 # The example imports the simulator from this repository (stdlib, orjson, numpy) to have a Halo to read.
 if ! { "$PYTHON" -m venv "$VENV" \
