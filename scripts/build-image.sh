@@ -15,7 +15,8 @@
 # - Python packages: wheels built on the host into .build/wheels (needs a Python 3.11 on the host,
 #   like the base image, and PyPI or pip's cache) and .build/project (this connector), so the image
 #   build itself needs no network.
-#   OFFLINE_WHEELS=0 skips that and lets the build run pip against PyPI instead.
+#   OFFLINE_WHEELS=0 (the default on a host other than Linux) skips that and lets the build run pip
+#   against PyPI instead.
 #
 # Environment: IMAGE (default source-haloitsm:dev), BASE_IMAGE, OFFLINE_WHEELS (1),
 #              PULL_TIMEOUT (seconds, default 60), HALOITSM_ENGINE (podman|docker),
@@ -30,7 +31,8 @@ cd "$ROOT"
 IMAGE="${IMAGE:-source-haloitsm:dev}"
 PLATFORM="${PLATFORM:-}"
 AIRBYTE_IMAGE_NAME="${AIRBYTE_IMAGE_NAME:-source-haloitsm}"
-OFFLINE_WHEELS="${OFFLINE_WHEELS:-1}"
+# Wheels built on the host fit a Linux image only when the host is Linux (macOS would build its own).
+OFFLINE_WHEELS="${OFFLINE_WHEELS:-$([ "$(uname -s)" = Linux ] && echo 1 || echo 0)}"
 PULL_TIMEOUT="${PULL_TIMEOUT:-60}"
 WHEELS="$ROOT/.build/wheels"
 PROJECT_WHEEL_DIR="$ROOT/.build/project"

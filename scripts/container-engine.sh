@@ -131,7 +131,7 @@ ensure_emulation() {
   if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
   fi
-  if [ ! -e "$entry" ]; then
+  if [ ! -e "$entry" ] || ! grep -qx enabled "$entry"; then
     { command -v update-binfmts >/dev/null 2>&1 && [ -e "/usr/libexec/qemu-binfmt/$qarch-binfmt-P" ]; } \
       || apt_install qemu-user-static binfmt-support || true
     command -v update-binfmts >/dev/null 2>&1 && update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 || true

@@ -38,6 +38,7 @@ cd "$ROOT"
 T0=$SECONDS
 log() { echo "release [+$((SECONDS - T0))s]: $*" >&2; }
 die() { local rc="$1"; shift; echo "release: ERROR: $*" >&2; exit "$rc"; }
+with_timeout() { if command -v timeout >/dev/null 2>&1; then timeout "$@"; else shift; "$@"; fi; }
 
 IMAGE="${IMAGE:-}"
 PLATFORMS="${PLATFORMS:-linux/amd64,linux/arm64}"
@@ -109,22 +110,34 @@ STAND_IN=0
 for p in "${PLATFORM_LIST[@]}"; do
   arch="${p#linux/}"
   set +e
-  why="$("$ROOT/scripts/container-engine.sh" emulation "$arch" 2>&1)"
-  rc=$?
+  if [ "$ENGINE" = docker ]; then
+    # Docker (Docker Desktop emulates in its VM): the builder lists what it can build.
+    native="$(docker info --format '{{.Architecture}}' 2>/dev/null | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
+    why=""; rc=0
+    if [ "$native" != "$arch" ] && ! docker buildx inspect --bootstrap 2>/dev/null | grep -Eq "^Platforms:.*linux/$arch\b"; then
+      why="Docker's builder does not list linux/$arch"; rc=4
+    fi
+  elif [ "$(uname -s)" = Linux ]; then
+    why="$("$ROOT/scripts/container-engine.sh" emulation "$arch" 2>&1)"
+    rc=$?
+  else
+    why=""; rc=0  # podman machine (macOS): its VM emulates; a failing build stops the release
+  fi
   set -e
   if [ $rc != 0 ]; then
+    others="$(printf '%s\n' "${PLATFORM_LIST[@]}" | grep -vx "$p" | paste -sd, - || true)"
     die 5 "this machine cannot build $p: ${why:-QEMU emulation is unavailable}.
   Refusing to release without $arch: Airbyte on Apple silicon (abctl) and on arm64 servers (Graviton)
   could not run the image. Release from a machine that can emulate $arch (Debian/Ubuntu as root:
   apt-get install qemu-user-static binfmt-support; Docker Desktop emulates it already), or release
-  amd64 only, knowingly: PLATFORMS=linux/amd64 make release IMAGE=$IMAGE"
+  without it, knowingly: PLATFORMS=${others:-<platforms>} make release IMAGE=$IMAGE"
   fi
   log "pulling the base for $p: $DEFAULT_BASE (timeout ${PULL_TIMEOUT}s)"
   pulled=0
   if [ "$ENGINE" = podman ]; then
-    timeout "$PULL_TIMEOUT" podman pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/release-pull.log" && pulled=1
+    with_timeout "$PULL_TIMEOUT" podman pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/release-pull.log" && pulled=1
   else
-    timeout "$PULL_TIMEOUT" docker pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/release-pull.log" && pulled=1
+    with_timeout "$PULL_TIMEOUT" docker pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null 2>"$ROOT/.build/release-pull.log" && pulled=1
   fi
   if [ $pulled = 1 ]; then
     BASE_OF[$p]="$DEFAULT_BASE"
@@ -146,7 +159,7 @@ for p in "${PLATFORM_LIST[@]}"; do
   arch="${p#linux/}"
   if [ "${BASE_OF[$p]}" = "$DEFAULT_BASE" ]; then
     # The base's name points at the platform pulled last: pull this platform's again (cached).
-    timeout "$PULL_TIMEOUT" "$ENGINE" pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null
+    with_timeout "$PULL_TIMEOUT" "$ENGINE" pull -q --platform "$p" "$DEFAULT_BASE" >/dev/null
   fi
   log "building $p on ${BASE_OF[$p]}"
   IMAGE="$LOCAL_NAME:$VERSION-$arch" PLATFORM="$p" BASE_IMAGE="${BASE_OF[$p]}" AIRBYTE_IMAGE_NAME="$REPOSITORY" \
