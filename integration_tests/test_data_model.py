@@ -95,14 +95,15 @@ def test_a_reference_list_costs_at_most_a_request_per_hundred_rows_plus_one(simu
 def test_custom_fields_come_with_the_ticket_pages_typed_at_no_extra_request(simulator, tmp_path):
     sim = simulator(tickets=1200, seed=34)
     plain = run_connector("read", sim_config(sim), tmp_path / "plain", catalog("tickets"))
-    plain_requests = sum(1 for e in sim.request_log if e["path"].lower() == "/api/tickets")
+    # (the listing of deleted tickets every read ends with is the same in both reads: left out)
+    plain_requests = sum(1 for e in sim.request_log if e["path"].lower() == "/api/tickets" and "deleted" not in e["params"])
     sim.reset_log()
     config = sim_config(sim, custom_fields=["all"])
     discover = run_connector("discover", config, tmp_path / "discover")
     sim.reset_log()
     out = run_connector("read", config, tmp_path / "custom", catalog("tickets"))
     assert not out.errors, out.errors
-    ticket_requests = [e for e in sim.request_log if e["path"].lower().startswith("/api/tickets")]
+    ticket_requests = [e for e in sim.request_log if e["path"].lower().startswith("/api/tickets") and "deleted" not in e["params"]]
     assert len(ticket_requests) == plain_requests  # the same pages, nothing per ticket
     assert all(e["path"].lower() == "/api/tickets" and e["params"].get("include_custom_fields") for e in ticket_requests)
     assert len(out.records) == len(plain.records)

@@ -66,12 +66,17 @@ def test_a_first_sync_reports_the_tickets_deleted_while_it_read_them(simulator, 
     assert {k[0] for k in mirror(out.records)} == set(sim.truth())
 
 
-def test_a_full_refresh_emits_only_live_tickets_and_lists_no_deleted_ones(simulator, tmp_path):
+def test_a_full_refresh_emits_only_live_tickets_and_keeps_the_deleted_ones_in_its_state(simulator, tmp_path):
+    """A full refresh emits the live tickets only; its listing of the deleted ones goes into the
+    state, so an incremental sync from that state (PyAirbyte reads that way) reports only newer ones."""
     sim = simulator(tickets=800, seed=63)
-    out = run_connector("read", sim_config(sim), tmp_path, catalog("tickets"))
+    out = run_connector("read", sim_config(sim), tmp_path / "full", catalog("tickets"))
     assert not out.errors, out.errors
     assert {r["id"] for r in out.records} == set(sim.truth()) and not [r for r in out.records if DELETED_AT in r]
-    assert not deletion_listing(sim)
+    assert len(deletion_listing(sim)) == 2
+    sim.mutate(delete=3)
+    after = run_connector("read", sim_config(sim), tmp_path / "incremental", INCREMENTAL, state=final_state(out))
+    assert {r["id"] for r in after.records if r.get(DELETED_AT)} == set(sim.mutations[-1]["deleted"])
 
 
 def test_ticket_type_streams_share_one_listing_and_report_their_own_deletions(simulator, tmp_path):
@@ -115,14 +120,16 @@ def test_the_actions_of_deleted_tickets_follow_where_halo_lists_them(simulator, 
 
 
 def test_a_state_without_deleted_ids_gets_every_deleted_ticket_reported_once(simulator, tmp_path):
-    """A full refresh leaves a state without `deleted_ids` (PyAirbyte's cache keeps it, and reads
-    incrementally from it next). Which deletions the destination has seen is unknown then: the next
-    incremental sync reports every deleted ticket, and the one after only new ones."""
+    """A state without `deleted_ids` (from a version before deletions were reported): which deletions
+    the destination has seen is unknown, so the next incremental sync reports every deleted ticket,
+    and the one after only new ones."""
     sim = simulator(tickets=1200, seed=66)
     full = run_connector("read", sim_config(sim), tmp_path / "1", catalog("tickets"))
     assert not full.errors, full.errors
+    old_state = [{**m, "stream": {**m["stream"], "stream_state": {"last_update": m["stream"]["stream_state"]["last_update"]}}}
+                 for m in final_state(full)]
     sim.mutate(delete=7)
-    second = run_connector("read", sim_config(sim), tmp_path / "2", INCREMENTAL, state=final_state(full))
+    second = run_connector("read", sim_config(sim), tmp_path / "2", INCREMENTAL, state=old_state)
     assert not second.errors, second.errors
     every_deleted = {i for i, t in sim.truth(include_deleted=True).items() if t["deleted"]}
     assert {r["id"] for r in second.records if r.get(DELETED_AT)} == every_deleted

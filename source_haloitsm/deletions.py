@@ -2,16 +2,19 @@
 
 Halo lists deleted tickets only when asked with `deleted=true` (docs/halo-api.md 2.3); without it they
 silently leave the list, so an incremental sync would never see them go. Whether deleting a ticket
-moves its `last_update` is unknown (7.1, question 13), so deletions are not found by date: every
-incremental sync lists the deleted tickets once (both status parts, every page: 2 requests while each
-part holds at most 100 tickets), and the ticket streams and `actions` share that one listing.
+moves its `last_update` is unknown (7.1, question 13), so deletions are not found by date: every sync
+of a ticket stream lists the deleted tickets once, after its windows (both status parts, every page:
+2 requests while each part holds at most 100 tickets); the ticket streams and `actions` share that
+one listing.
 
 Each ticket stream keeps the ids it already reported as deleted in its state (`deleted_ids`, as
 ranges: state.py) and emits a record for each newly deleted one: the row Halo lists, with
 `_ab_cdc_deleted_at` set to when the sync found it deleted. Destinations that deduplicate
 (Incremental | Append + Deduped) drop the row of that `id`; others keep the record, marked. The
 record's `last_update` is at least that time too, so a destination that picks the latest record per
-`id` by the cursor picks the deletion. A full refresh emits only live tickets.
+`id` by the cursor picks the deletion. A full refresh or a first sync (no `deleted_ids` yet) reports
+only the tickets it emitted and that were deleted before the listing, so it leaves only live tickets;
+its listing becomes the state's `deleted_ids`.
 
 A ticket restored in Halo leaves the listing, so it is forgotten; deleted again, it is reported again.
 """

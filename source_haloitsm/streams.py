@@ -507,18 +507,18 @@ class TicketsStream(CursorStream):
             return None
         return self.entry.type_id or self.context.ticket_type_ids.get(self.name)
 
-    # ---- deletions (deletions.py): incremental reads end with the tickets deleted since the state ----
+    # ---- deletions (deletions.py): every read ends with the tickets deleted since the state ----
     def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
-        self._only_emitted = sync_mode == SyncMode.incremental and self._deleted_known is None and self._state_value is None
+        self._only_emitted = sync_mode == SyncMode.full_refresh or (self._deleted_known is None and self._state_value is None)
         if self._only_emitted:
-            # A first sync: report only the tickets this read emitted live and that were deleted
-            # before its listing, not every ticket ever deleted. (A state without `deleted_ids`, from a
-            # full refresh or an older version, gets every deleted ticket reported, once.)
+            # A full refresh or a first sync: report only the tickets this read emitted live and that
+            # were deleted before its listing, not every ticket ever deleted; the listing goes into the
+            # state for the next sync. (A state without `deleted_ids`, from an older version, gets every
+            # deleted ticket reported, once.)
             emitted = self._emitted_ids = set()
             self._on_rows = lambda rows: emitted.update(row.get("id") for row in rows)
         yield from super().plan(reader, sync_mode)
-        if sync_mode == SyncMode.incremental:
-            yield self._deletions(reader, sync_mode)
+        yield self._deletions(reader, sync_mode)
 
     def _deletions(self, reader: StreamReader, sync_mode: SyncMode) -> Planned:
         listed = self.context.deleted.rows(reader.call_later)  # type: ignore[union-attr]

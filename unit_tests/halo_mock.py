@@ -303,4 +303,22 @@ def mock_window(
             chunk = rows[(page_no - 1) * page_size : page_no * page_size]
             http.get(request, tickets_page(chunk).page(page_no, page_size).record_count(len(rows)).build())
             registered[part].append(request)
+    mock_deleted(http)  # every read ends with the listing of deleted tickets
+    return registered
+
+
+def mock_deleted(http: Any, rows: Sequence[Mapping[str, Any]] = ()) -> List[HttpRequest]:
+    """Registers the read's one listing of deleted tickets (source_haloitsm/deletions.py): the first
+    page of each status part, `rows` in the open part. Returns the two requests. Once per mocker
+    (mock_window calls it, with no deleted tickets)."""
+    if getattr(http, "_deleted_listing", None) is not None:
+        return http._deleted_listing
+    registered: List[HttpRequest] = []
+    http._deleted_listing = registered
+    for part, part_rows in (("open_only", list(rows)), ("closed_only", [])):
+        request = HttpRequest(url=TICKETS_URL, query_params={
+            "pageinate": "true", "page_size": "100", "page_no": "1", "order": "id", "orderdesc": "false", "deleted": "true", part: "true",
+        })
+        http.get(request, tickets_page(part_rows).record_count(len(part_rows)).build())
+        registered.append(request)
     return registered

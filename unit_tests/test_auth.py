@@ -15,6 +15,7 @@ from unit_tests.halo_mock import (
     SECRET,
     START,
     config,
+    mock_deleted,
     mock_window,
     number_of_calls,
     oauth_error,
@@ -116,6 +117,7 @@ def test_401_refreshes_the_token_once_and_retries(frozen_clock, tmp_path):
             rejected[part] = tickets_request().window(START, NOW).part(part).token("t-1").build()
             http.get(rejected[part], unauthorized())
             http.get(tickets_request().window(START, NOW).part(part).token("t-2").build(), tickets_page(part_rows).build())
+        mock_deleted(http)
         out = run_connector("read", cfg, tmp_path, TICKETS)
         http.assert_number_of_calls(token, 2)  # however many requests saw t-1 rejected: one new token
         rejections = [number_of_calls(http, request) for request in rejected.values()]

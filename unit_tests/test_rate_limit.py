@@ -76,14 +76,15 @@ def test_429_without_retry_after_backs_off_for_halos_five_minute_window(frozen_c
 
 
 def test_a_long_wait_for_the_budget_is_announced(simulator, tmp_path, monkeypatch):
-    # 3 requests per 10 s: the token and the two first pages use the budget, the next page waits for
-    # most of 10 s, more than the 5 s after which a wait is announced.
+    # 5 requests per 10 s: the token, the two first pages and the two of the listing of deleted
+    # tickets use the budget, the next page waits for most of 10 s, more than the 5 s after which a
+    # wait is announced.
     monkeypatch.setattr(rate_limit, "WINDOW", dt.timedelta(seconds=10))
     sim = simulator(tickets=400, seed=8)
-    out = run_connector("read", sim_config(sim, rate_limit=3, parallel_requests=4), tmp_path, TICKETS)
+    out = run_connector("read", sim_config(sim, rate_limit=5, parallel_requests=4), tmp_path, TICKETS)
     assert not out.errors, out.errors
     assert len(out.records) == len(sim.truth())
     announced = [line for line in out.logs if "for the request budget" in line]
     assert len(announced) == 1, out.logs  # once, although four workers wait
-    assert announced[0].startswith("Waiting ") and "3 requests were sent in the last 10 s" in announced[0]
+    assert announced[0].startswith("Waiting ") and "5 requests were sent in the last 10 s" in announced[0]
     assert "'rate_limit'" in announced[0]

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rate-limit-count-rejected", action="store_true", help=SWITCHES["rate_limit_count_rejected"][1])
     g = p.add_argument_group("faults, latency and mutations")
     g.add_argument("--fault", dest="faults", type=_fault, action="append", default=[], metavar="KIND[:opt=val]...",
-                   help="inject a fault (repeatable). Options: on=3,7 | every=K | p=0.1 | times=N | path=/api/tickets | "
+                   help="inject a fault (repeatable). Options: on=3,7 | every=K | p=0.1 | times=N | path=/api/tickets | page=2 | "
                         f"auth=true | seconds=S. Kinds: {fault_help}")
     g.add_argument("--fault-seed", type=int, default=0, help=SWITCHES["fault_seed"][1])
     g.add_argument("--latency", type=_nonneg_float, default=0.0, help=SWITCHES["latency"][1])
@@ -153,18 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    a = parser.parse_args(argv)
+def simulator_from_args(parser: argparse.ArgumentParser, a: argparse.Namespace) -> HaloSimulator:
+    """The simulator the command line describes (not started)."""
     if a.rate_window <= 0:
         parser.error("--rate-window must be > 0")
     switches = {k: getattr(a, k) for k in SWITCHES if hasattr(a, k)}
     try:
-        sim = HaloSimulator(tickets=a.tickets, seed=a.seed, client_id=a.client_id, client_secret=a.client_secret,
-                            tenant=a.tenant or None, host=a.host, port=a.port, span_days=a.span_days, end=a.end,
-                            cache_size=a.cache_size, actions_per_ticket=a.actions_per_ticket, **switches)
+        return HaloSimulator(tickets=a.tickets, seed=a.seed, client_id=a.client_id, client_secret=a.client_secret,
+                             tenant=a.tenant or None, host=a.host, port=a.port, span_days=a.span_days, end=a.end,
+                             cache_size=a.cache_size, actions_per_ticket=a.actions_per_ticket, **switches)
     except ValueError as e:
         parser.error(str(e))
+
+
+def simulator_from_argv(argv) -> HaloSimulator:
+    """The simulator `python -m integration_tests.halo_simulator ARGV` would start (not started): what
+    integration_tests/cat_records.py uses, so the expected records come from the very command line
+    that serves Airbyte's acceptance tests."""
+    parser = build_parser()
+    return simulator_from_args(parser, parser.parse_args(argv))
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    sim = simulator_from_args(parser, a)
     try:
         sim.start()
     except OSError as e:

@@ -79,6 +79,7 @@ class Fault:
     path: str = "/api"
     auth: bool = False
     seconds: float = 2.0
+    page: int = 0  # only requests asking for this page_no (0: any)
     seen: int = 0
     fired: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
@@ -122,6 +123,10 @@ class Fault:
                 f.path = str(v).lower()
             elif k == "auth":
                 f.auth = _bool(v)
+            elif k == "page":
+                f.page = int(v)
+                if f.page < 0:
+                    raise ValueError("fault page must be >= 1 (0: any page)")
             elif k == "seconds":
                 f.seconds = float(v)
                 if f.seconds < 0:
@@ -130,7 +135,9 @@ class Fault:
                 raise ValueError(f"unknown fault option {k!r}")
         return f
 
-    def applies(self, path_l: str, is_auth: bool) -> bool:
+    def applies(self, path_l: str, is_auth: bool, params: "dict | None" = None) -> bool:
+        if self.page and str((params or {}).get("page_no", "")) != str(self.page):
+            return False
         if is_auth:
             return self.auth and (self.path in ("/api", "") or path_l.startswith(self.path))
         return path_l.startswith(self.path)
@@ -151,7 +158,7 @@ class Fault:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "on": sorted(self.on), "every": self.every, "probability": self.probability,
-                "times": self.times, "path": self.path, "auth": self.auth, "seconds": self.seconds,
+                "times": self.times, "path": self.path, "auth": self.auth, "seconds": self.seconds, "page": self.page,
                 "seen": self.seen, "fired": self.fired}
 
 

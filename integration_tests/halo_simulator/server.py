@@ -533,7 +533,7 @@ class HaloSimulator:
             # every applicable fault counts every matching request; the first
             # firing non-delay fault wins, delays add up and then answer normally
             for f in self.faults:
-                if f.applies(path_l, is_auth) and f.check(count_fire=False):
+                if f.applies(path_l, is_auth, params) and f.check(count_fire=False):
                     if f.kind == "delay":
                         delay += f.seconds
                         f.fired += 1
