@@ -20,9 +20,9 @@ OUT = ROOT / "source_haloitsm" / "schemas"
 # stream -> (swagger schema of a list row, primary key (a name or a tuple), fields seen in rows that the schema lacks)
 STREAMS = {
     "statuses": ("TStatus", "id", {}),
-    "ticket_types": ("RequestType_List", "id", {"active": "boolean"}),
+    "ticket_types": ("RequestType_List", "id", {"active": "boolean", "description": "string"}),
     "priorities": ("Policy", "priorityid", {}),
-    "slas": ("SlaHead", "id", {"isdisabled": "boolean"}),
+    "slas": ("SlaHead", "id", {"isdisabled": "boolean", "workdays_id": "integer"}),
     "teams": ("SectionDetail_List", "id", {}),
     "agents": ("Uname_List", "id", {}),
     "clients": ("Area", "id", {}),
@@ -30,10 +30,10 @@ STREAMS = {
     "users": ("Users_List", "id", {"ulastupdate": "date-time", "datecreated": "date-time"}),
     "categories": ("CategoryDetail", "id", {}),
     "outcomes": ("TOutcome", "id", {}),
-    "custom_field_definitions": ("FieldInfo", "id", {}),
+    "custom_field_definitions": ("FieldInfo", "id", {"typeid": "integer", "typeinfo": "string"}),
     # _ab_cdc_deleted_at: set on the actions of a ticket deleted in Halo (source_haloitsm/deletions.py)
     "actions": ("Actions", ("ticket_id", "id"), {"actioncompletiondate": "date-time", "actionarrivaldate": "date-time",
-                                                 "_ab_cdc_deleted_at": "date-time"}),
+                                                 "who": "string", "_ab_cdc_deleted_at": "date-time"}),
 }
 
 
