@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory bench-throughput bench-parallelism bench-cdk-concurrent bench-redaction clean
+.PHONY: help venv demo test unit integration standard image pyairbyte bench-simulator bench-requests bench-memory bench-throughput bench-parallelism bench-cdk-concurrent bench-redaction bench-startup clean
 
 help:
 	@echo "make demo   - start the built-in Halo simulator and run spec, check, discover, a full and an incremental read"
@@ -45,6 +45,9 @@ bench-cdk-concurrent: venv
 
 bench-redaction: venv
 	$(PY) -m benchmarks.redaction
+
+bench-startup: venv
+	$(PY) -m benchmarks.startup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
-"""Console script `source-haloitsm` and the image's entry point (main.py): tunes Python's garbage
-collector, then loads and runs the connector (entrypoint.py).
+"""Console script `source-haloitsm` and the image's entry point (main.py): loads the CDK without the
+parts the connector does not use (startup.py), tunes Python's garbage collector, then runs the
+connector (entrypoint.py).
 
 Python's cyclic garbage collector runs every 700 allocations and walks every object still alive. A
 read keeps tens of thousands of parsed ticket fields alive in the pages ahead of emission and parses
@@ -19,6 +20,9 @@ GC_THRESHOLDS = (100_000, 50, 100)
 
 def run(args: Optional[List[str]] = None) -> None:
     gc.disable()
+    from source_haloitsm.startup import prepare
+
+    prepare()  # loads the CDK without the parts the connector does not use (startup.py)
     from source_haloitsm.entrypoint import launch
 
     gc.freeze()
