@@ -20,8 +20,10 @@ Two tools:
   | `ip_address` | IPv4 dotted quads and IPv6 (also `::1`, `fe80::1%eth0`, `::ffff:192.0.2.1`; a `:port` or `/prefix` after stays) | `ipaddress` |
 
 How it stays fast (benchmarks/redaction.py measures a whole read; docs/haloitsm.md has the figures): a
-record's texts are joined by NUL, which no detector reads across, and scanned in one call (`idsummary`,
-"1234 - <summary>", is masked with its summary). A text without `@` skips the e-mail pass, one without
+short text (a summary, a custom field's value: up to 256 characters) is masked once per distinct text
+and then taken from a cache (bounded), as summaries repeat across tickets; a record's longer texts are
+joined by NUL, which no detector reads across, and scanned in one call (`idsummary`, "1234 - <summary>",
+is masked with its summary). A text without `@` skips the e-mail pass, one without
 `::` or seven colons the IPv6 pass, one without a digit everything else. Otherwise one regular
 expression, from the first digit on, finds the numeric runs (a digit, with `+`, `(` and single
 separators between digit groups); runs glued to a word or too short are dropped by the expression
@@ -152,6 +154,9 @@ IBAN_LENGTHS = {
 }
 
 _CACHE_LIMIT = 50_000
+# Texts up to this long are masked through RowRedactor's cache of whole texts (at most _CACHE_LIMIT of
+# them, about 13 MB at worst).
+SHORT_TEXT = 256
 
 
 def luhn_ok(digits: str) -> bool:
@@ -202,8 +207,10 @@ class TextRedactor:
             at = text.find("@")
             if at > 0:
                 self._emails(text, at, spans)
-        if self.ip and ("::" in text or text.count(":") >= 7):  # an IPv6 address has :: or 7 colons
-            self._ipv6(text, spans)  # before IPv4: ::ffff:192.0.2.128 is one address
+        if self.ip:
+            colon = text.find(":")  # most texts have none: one scan
+            if colon >= 0 and (text.find("::", colon) >= 0 or text.count(":", colon) >= 7):  # :: or 7 colons
+                self._ipv6(text, spans)  # before IPv4: ::ffff:192.0.2.128 is one address
         if self.tokens:
             digit = _first_digit(text)
             if digit >= 0:
@@ -539,6 +546,7 @@ class RowRedactor:
         self.text_custom_ids = frozenset(f.id for f in custom if f.type in TEXT_CUSTOM_FIELD_TYPES)
         self.known_custom_ids = frozenset(f.id for f in custom)
         self.custom = bool(custom)  # the cf_ columns, and Halo's `customfields` array unless dropped
+        self._short: Dict[str, str] = {}  # short text -> masked (bounded; thread-safe as TextRedactor's cache)
 
     def __call__(self, row: Dict[str, Any]) -> Dict[str, Any]:
         for name in self.drop:
@@ -582,13 +590,9 @@ class RowRedactor:
                     texts.append(value)
         if not texts:
             return row
-        joined = "\x00".join(texts)
-        out = mask(joined)
-        if out is joined:
+        parts = self._mask_texts(texts)
+        if parts is None:
             return row  # nothing found
-        parts = out.split("\x00")
-        if len(parts) != len(texts):  # a text held NUL itself
-            parts = [mask(text) for text in texts]
         for key, old, new in zip(keys, texts, parts):
             if new != old:
                 row[key] = new
@@ -599,6 +603,44 @@ class RowRedactor:
         if derived is not None:
             row[name] = derived + row["summary"]
         return row
+
+    def _mask_texts(self, texts: List[str]) -> Optional[List[str]]:
+        """The texts masked, or None when nothing was found in any. Short texts come from the cache of
+        whole texts (or go into it); the longer ones are scanned in one call, joined by NUL."""
+        mask, short = self.mask, self._short
+        parts: Optional[List[str]] = None
+        long_ones: List[int] = []
+        for index, text in enumerate(texts):
+            if len(text) > SHORT_TEXT:
+                long_ones.append(index)
+                continue
+            new = short.get(text)
+            if new is None:
+                new = mask(text)
+                if len(short) >= _CACHE_LIMIT:
+                    short.clear()
+                short[text] = new
+            if new != text:
+                if parts is None:
+                    parts = list(texts)
+                parts[index] = new
+        if not long_ones:
+            return parts
+        if len(long_ones) == 1:
+            index = long_ones[0]
+            found = [mask(texts[index])]
+        else:
+            joined = "\x00".join([texts[i] for i in long_ones])
+            out = mask(joined)
+            found = out.split("\x00")
+            if len(found) != len(long_ones):  # a text held NUL itself
+                found = [mask(texts[i]) for i in long_ones]
+        for index, new in zip(long_ones, found):
+            if new != texts[index]:
+                if parts is None:
+                    parts = list(texts)
+                parts[index] = new
+        return parts
 
     def _custom_entries(self, row: Dict[str, Any], collect: Optional[Tuple[List[Tuple[Dict[str, Any], str, int]], List[str], int]]) -> None:
         """Drops the dropped custom fields' entries from `customfields`; with `collect` (slots, texts),

@@ -239,3 +239,21 @@ def test_response_bodies_are_withheld_from_the_debug_log_when_redaction_is_on():
     record = logger.makeRecord(logger.name, logging.DEBUG, __file__, 1, "Receiving response", None, None,
                                extra={"body": '{"tickets": [{"details": "reporter@example.net"}]}', "status": 200})
     assert logger.filters[0].filter(record) and "reporter" not in record.body and record.status == 200
+
+
+def test_short_and_long_texts_of_a_row_are_masked_alike_the_short_ones_once():
+    """Short texts (summaries) are masked once per distinct text and then taken from a cache; long ones
+    are scanned in one call: either way, every text comes out as the detectors alone make it."""
+    settings = RedactionSettings(detectors=DETECTORS, phone_regions=tuple(CORPUS["phone_regions"]))
+    tickets = RowRedactor(settings, "tickets")
+    long_texts = [c["text"] + " " + "x" * 300 for c in CASES[:20]]  # past the short-text length
+    calls = []
+    mask = tickets.mask
+    tickets.mask = lambda text: calls.append(text) or mask(text)
+    for round_no in range(2):
+        for case, long_text in zip(CASES[:20], long_texts):
+            row = tickets({"id": 7, "summary": case["text"], "details": long_text, "lastnote": long_text + " y"})
+            assert row["summary"] == case["expected"]
+            assert row["details"] == ALL(long_text) and row["lastnote"] == ALL(long_text + " y")
+    short_calls = [text for text in calls if "\x00" not in text and len(text) <= 256]
+    assert sorted(short_calls) == sorted({c["text"] for c in CASES[:20]})  # each summary once over both rounds
