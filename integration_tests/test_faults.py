@@ -455,11 +455,23 @@ def test_actions_sigkill_mid_read_then_resume(simulator, tmp_path):
     condition = lambda records, state, committed: len(committed) >= 300
     committed, state, killed = _read_until_killed(config, tmp_path / "killed", condition, catalog_obj=ACTIONS)
     assert killed, "the read finished before it could be killed; slow the simulator down"
+    # The history was read by time; the state says where that read ends, and the resumed read goes on by
+    # time from the state (not one request per ticket changed since it, i.e. the rest of the history).
+    saved = state[0]["stream"]["stream_state"]
+    assert saved["history_to"] > saved["datetime"], saved
+    sim.reset_log()
     resumed = run_console_script("read", config, tmp_path / "resumed", ACTIONS, state=state, timeout=120)
     assert resumed.returncode == 0 and not resumed.errors, resumed.stderr[-2000:]
     row = account_actions("actions: SIGKILL after 300 committed, resume", sim.truth("actions"), committed + resumed.records,
                           reads=2, note=f"{len(committed)} committed before kill")
     assert row.lost == 0, row.lost_ids
+    requests = [e for e in sim.request_log if e["path"].lower() == "/api/actions"]
+    by_ticket = [e for e in requests if "ticket_id" in e["params"]]
+    assert requests and len(by_ticket) <= 2, (len(requests), len(by_ticket))  # nothing changed in Halo meanwhile
+    resumed_from = (dt.datetime.fromisoformat(saved["datetime"]) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert all(e["params"]["startdate"] >= resumed_from for e in requests if "startdate" in e["params"])  # nothing before the state
+    final = [m for m in resumed.messages if m["type"] == "STATE"][-1]["state"]["stream"]["stream_state"]
+    assert "history_to" not in final and final["datetime"] >= saved["history_to"], final
 
 
 # ---------------------------------------------------------------- Halo's clock and deletions

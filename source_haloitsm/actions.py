@@ -31,7 +31,11 @@ come back empty), and otherwise reads the history ticket by ticket, saying so in
 `actions_history` setting can ask for that from the start.
 
 The state is `{"datetime": ...}`: the end of the last history window emitted, or the start of the
-last incremental sync once every changed ticket was read.
+last incremental sync once every changed ticket was read. While a read by time is under way (in an
+incremental sync) the state also holds `history_to`, where that read ends: a sync that was stopped in
+the middle of it (killed, or failed) goes on by time from its state to `history_to`, then reads the
+tickets changed since `history_to` whole, instead of reading every ticket changed since the state (the
+rest of the history) one request each.
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import deque
-from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from source_haloitsm import datetimes, endpoints
 from source_haloitsm.client import RequestRejected
@@ -170,7 +174,7 @@ class ActionsPlan:
                 yield last
             last = planned
         if last is not None:
-            last.after = self.finished
+            last.after = _both(last.after, self.finished)
             yield last
 
     def plan(self, gone: Sequence[int] = ()) -> Iterator[Planned]:
@@ -184,6 +188,20 @@ class ActionsPlan:
             return
         if self.incremental:
             lower = self.stream.state_value - LOOKBACK
+            history_to = self.stream.history_to
+            if history_to is not None and self.stream.state_value < history_to and self.config.actions_history != "by_ticket":
+                # A read by time stopped before its end: on by time, then what changed since it began. Its
+                # windows end on multiples of their length from midnight: a state off midnight says Halo
+                # refused a day and a second, and the rest is read in 12-hour windows from the start.
+                state = self.stream.state_value
+                yield from self.by_time(state, None, SPANS if floor_day(state) == state else SPANS[1:], end=history_to)
+                resumed, self.strategy = self.strategy, ""
+                lower = history_to - LOOKBACK
+                changed = self.skip_read_ones(self.scan_tickets(lower))
+                self.strategy = (f"{resumed} (resuming the history a previous sync left at {self.stream.state_value.isoformat()}); "
+                                 f"then {len(changed)} ticket(s) changed since {lower.isoformat()}, each read whole")
+                yield from self.by_ticket(changed + gone_marks)
+                return
             changed = self.skip_read_ones(self.scan_tickets(lower))
             self.strategy = f"incremental: {len(changed)} ticket(s) changed since {lower.isoformat()}, each read whole" + (
                 f" ({self.skipped} more in the look-back were read by the previous sync as they are)" if self.skipped else "")
@@ -201,11 +219,13 @@ class ActionsPlan:
             return
         yield from self.by_time(start, tickets)
 
-    def by_time(self, start: dt.datetime, tickets: Optional[List[TicketMark]], spans: Tuple[dt.timedelta, ...] = SPANS) -> Iterator[Planned]:
+    def by_time(self, start: dt.datetime, tickets: Optional[List[TicketMark]], spans: Tuple[dt.timedelta, ...] = SPANS,
+                end: Optional[dt.datetime] = None) -> Iterator[Planned]:
         span = spans[0]
-        planned = windows(start, self.upper, span)
+        end = end or self.upper
+        planned = windows(start, end, span)
         if not planned:
-            yield Planned(None, self.reader.probe(None, parts=[]), self.upper)
+            yield Planned(None, self.reader.probe(None, parts=[]), end)
             return
         pending: Deque[Tuple[Window, PendingProbe]] = deque()
         upcoming = iter(planned)
@@ -221,14 +241,14 @@ class ActionsPlan:
         first_window = planned[0]
         try:
             probe = self.reader.probe(first_window)
-            answered = self._answers_ranges(start, tickets, first_window, probe, span)
+            answered = self._answers_ranges(start, tickets, first_window, probe, span, end)
         except RequestRejected as rejected:
             if len(spans) > 1:
                 self.logger.info(
                     f"Stream 'actions': Halo refused a date range of {_hours(span)} and a second ({rejected.message.split('.')[0]}); "
                     f"reading the history in windows of {_hours(spans[1])} instead."
                 )
-                yield from self.by_time(start, tickets, spans[1:])
+                yield from self.by_time(start, tickets, spans[1:], end)
                 return
             self.logger.warning(
                 f"Stream 'actions': Halo does not answer date ranges of actions ({rejected.message.split('.')[0]}); "
@@ -237,28 +257,36 @@ class ActionsPlan:
             answered = False
         if not answered:
             self.strategy = "history by ticket (Halo does not answer date ranges of actions)"
+            self.stream.history_to = None
             yield from self.by_ticket(tickets if tickets is not None else self.scan_tickets(start))
             return
         self.strategy = f"history by time: {len(planned)} windows of {_hours(span)} from {start.isoformat()}"
+        if self.reports_deletions:  # an incremental sync: a stop before the last window resumes by time
+            self.stream.history_to = end
         next(upcoming)  # the first window, read above
-        yield Planned(first_window, probe, first_window.end)
+        yield Planned(first_window, probe, first_window.end, self._history_done if first_window.end >= end else None)
         ask_ahead()
         while pending:
             window, later = pending.popleft()
             ask_ahead()
-            yield Planned(window, later.result(), window.end)
+            yield Planned(window, later.result(), window.end, self._history_done if window.end >= end else None)
 
-    def _answers_ranges(self, start: dt.datetime, tickets: Optional[List[TicketMark]], window: Window, probe: Any, span: dt.timedelta) -> bool:
+    def _history_done(self) -> None:
+        """Once the last window of a read by time is out: nothing of it is left to resume."""
+        self.stream.history_to = None
+
+    def _answers_ranges(self, start: dt.datetime, tickets: Optional[List[TicketMark]], window: Window, probe: Any, span: dt.timedelta,
+                        end: dt.datetime) -> bool:
         """False when Halo answers date ranges with an empty list although a ticket's last action lies
         in the history: then ranges cannot be trusted."""
         if probe.pages and probe.pages[0].record_count:
             return True
         marks = tickets if tickets is not None else self.scan_tickets_sample(start)
-        dated = [m for m in marks if m.lastactiondate and start <= m.lastactiondate < self.upper]
+        dated = [m for m in marks if m.lastactiondate and start <= m.lastactiondate < end]
         if not dated:
             return True  # nothing to check against: no ticket says it has an action in the history
         witness = max(dated, key=lambda m: m.lastactiondate)  # type: ignore[arg-type, return-value]
-        witness_window = next(w for w in windows(start, self.upper, span) if w.start <= witness.lastactiondate < w.end)  # type: ignore[operator]
+        witness_window = next(w for w in windows(start, end, span) if w.start <= witness.lastactiondate < w.end)  # type: ignore[operator]
         check = probe if witness_window == window else self.reader.probe(witness_window)
         if check.pages and check.pages[0].record_count:
             return True
@@ -304,6 +332,17 @@ class ActionsPlan:
             later = pending.popleft()
             ask_ahead()
             yield Planned(None, later.result(), self.upper if not pending else None)
+
+
+def _both(first: Optional[Callable[[], None]], then: Callable[[], None]) -> Callable[[], None]:
+    if first is None:
+        return then
+
+    def both() -> None:
+        first()
+        then()
+
+    return both
 
 
 def _hours(span: dt.timedelta) -> str:

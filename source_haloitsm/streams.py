@@ -701,13 +701,27 @@ class Actions(HaloStream):
         self.deleted_actions = 0
         self._count_lock = threading.Lock()
         self.tickets_seen: Dict[str, str] = {}  # state `look_back`: ticket id -> last_update read (actions.py)
+        self.history_to: Optional[dt.datetime] = None  # state `history_to`: the end of a read by time not finished yet
 
     def _state_extras(self) -> Dict[str, Any]:
-        return {**super()._state_extras(), "look_back": dict(self.tickets_seen)} if self.tickets_seen else super()._state_extras()
+        extras = super()._state_extras()
+        if self.tickets_seen:
+            extras["look_back"] = dict(self.tickets_seen)
+        if self.history_to is not None:
+            extras["history_to"] = self.history_to.isoformat()
+        return extras
 
     def _load_state_extras(self, value: Mapping[str, Any]) -> None:
         super()._load_state_extras(value)
         self.tickets_seen = parse_look_back(value.get("look_back"))
+        raw = value.get("history_to")
+        try:
+            self.history_to = parse_state_value(raw) if raw else None
+        except ValueError:
+            raise ConfigError(
+                f"The saved state of stream '{self.name}' has history_to={str(raw)[:80]!r}, which is not a datetime. "
+                "Reset the stream's data in Airbyte to start again from start_date."
+            ) from None
 
     def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
         cfg = self.context.config
