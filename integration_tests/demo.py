@@ -101,7 +101,7 @@ def demo(args: argparse.Namespace, workdir: Path) -> None:
         started = time.monotonic()
         full = run_console_script("read", config, workdir / "full", _configured_catalog(discovered, "full_refresh"))
         seconds = time.monotonic() - started
-        _report(full, sim, seconds)
+        _report(full, sim, seconds, discovered, config)
 
         changed = sim.mutate(update=args.changes)
         print(f"\n{len(changed)} tickets updated in Halo meanwhile.")
@@ -110,26 +110,31 @@ def demo(args: argparse.Namespace, workdir: Path) -> None:
         started = time.monotonic()
         incremental = run_console_script("read", config, workdir / "incremental", _configured_catalog(discovered, "incremental"), state=state)
         seconds = time.monotonic() - started
-        _report(incremental, sim, seconds, changed=set(changed))
+        _report(incremental, sim, seconds, discovered, config, changed=set(changed))
         print("\nfinal state:")
         print(json.dumps(final_state(incremental), indent=2))
         if args.keep:
             (workdir / "final_state.json").write_text(json.dumps(final_state(incremental), indent=2))
 
 
-def _report(out, sim, seconds: float, changed=None) -> None:
+def _report(out, sim, seconds: float, discovered: dict, config: dict, changed=None) -> None:
     if out.returncode != 0 or out.errors:
         print(out.stderr[-2000:])
         for error in out.errors:
             print(f"ERROR: {error['message']}")
         raise SystemExit(1)
     truth = sim.truth()
+    keys = {s["name"]: [path[0] for path in s.get("source_defined_primary_key") or [["id"]]] for s in discovered["streams"]}
     counts = Counter(m["record"]["stream"] for m in out.of_type("RECORD"))
     requests_made = sum(1 for e in sim.request_log if e["path"].lower().startswith("/api/"))
-    print(f"{'stream':<20} {'records':>8} {'distinct ids':>13}")
+    width = max(len("stream"), *map(len, counts)) if counts else len("stream")
+    print(f"{'stream':<{width}} {'records':>8} {'distinct keys':>14}  key")
     for stream, count in sorted(counts.items()):
-        print(f"{stream:<20} {count:>8} {len({r['id'] for r in out.records_of(stream)}):>13}")
-    delivered = {r["id"] for r in out.records}
+        key = keys.get(stream, ["id"])
+        distinct = len({tuple(r.get(k) for k in key) for r in out.records_of(stream)})
+        print(f"{stream:<{width}} {count:>8} {distinct:>14}  {', '.join(key)}")
+    ticket_streams = [t["name"] for t in config.get("ticket_types") or []] or ["tickets"]
+    delivered = {r["id"] for stream in ticket_streams for r in out.records_of(stream)}
     if changed is None:
         print(f"simulator truth: {len(truth)} tickets; missing from the read: {len(set(truth) - delivered)}")
     else:
