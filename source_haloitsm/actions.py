@@ -130,7 +130,7 @@ class ActionsPlan:
     def newly_deleted(self) -> List[int]:
         """The tickets deleted since the last sync: their actions are read (where Halo still lists a
         deleted ticket's actions) and reported deleted. A first sync only notes the deleted tickets."""
-        self.listed = frozenset(row["id"] for row in self.stream.context.deleted.rows(self.reader.call_later))
+        self.listed = frozenset(ticket_id for ticket_id, _ in self.stream.context.deleted.entries(self.reader.call_later))
         known = self.stream._deleted_known
         self.gone = sorted(self.listed - known) if known is not None and self.incremental else []
         self.stream.deleting = frozenset(self.gone)

@@ -17,11 +17,17 @@ only the tickets it emitted and that were deleted before the listing, so it leav
 its listing becomes the state's `deleted_ids`.
 
 A ticket restored in Halo leaves the listing, so it is forgotten; deleted again, it is reported again.
+
+Memory: the listing keeps each row as the JSON bytes Halo sent (about a third of a parsed row), and a
+row is parsed again only when its deletion record is emitted; what the streams compare are ids.
 """
 from __future__ import annotations
 
+import itertools
 import threading
-from typing import Any, Callable, Dict, List, Mapping
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import orjson
 
 from source_haloitsm import endpoints
 from source_haloitsm.paging import Page, effective_page_size, fetch_rows, pages_after
@@ -44,33 +50,37 @@ class DeletedTickets:
         self._get = get
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
-        self._rows: "List[Dict[str, Any]] | None" = None
+        self._listing: Optional[Dict[Any, Tuple[Any, bytes]]] = None  # id -> (tickettype_id, the row as JSON)
         self.requests = 0
 
-    def rows(self, run: Run) -> List[Dict[str, Any]]:
-        """Every deleted ticket's row as Halo lists it (a fresh copy for each caller to normalise)."""
+    def entries(self, run: Run) -> List[Tuple[Any, Any]]:
+        """(id, tickettype_id) of every deleted ticket, by id; the first call lists them."""
         with self._lock:
-            if self._rows is None:
-                self._rows = self._list(run)
-            return [dict(row) for row in self._rows]
+            if self._listing is None:
+                self._listing = self._list(run)
+            return [(ticket_id, kept[0]) for ticket_id, kept in self._listing.items()]
 
-    def _list(self, run: Run) -> List[Dict[str, Any]]:
+    def rows_for(self, ids: Iterable[Any]) -> List[Dict[str, Any]]:
+        """The rows of these deleted tickets as Halo listed them (fresh dicts, the caller's to change)."""
+        listing = self._listing or {}
+        return [orjson.loads(listing[i][1]) for i in ids if i in listing]
+
+    def _list(self, run: Run) -> Dict[Any, Tuple[Any, bytes]]:
         """Both parts, every page (asked for at once once the first tells record_count). A ticket
         deleted while this is paged may shift one past a page boundary and be missed: it is not in the
         state's `deleted_ids` then, so the next sync reports it."""
-        by_id: Dict[Any, Dict[str, Any]] = {}
+        by_id: Dict[Any, Tuple[Any, bytes]] = {}
         for part in DELETED_PARTS:
             params = {"order": "id", "orderdesc": "false", **part}
             first = run(self._rows_of, params, 1, PAGE_SIZE).result()
-            rows = list(first.rows)
             size = effective_page_size(first)
             later = [run(self._rows_of, params, n, size) for n in pages_after(first)]
-            for page in later:
-                rows.extend(page.result().rows)
-            for row in rows:
-                if row.get("id") is not None:
-                    by_id[row["id"]] = row
-        return [by_id[i] for i in sorted(by_id)]
+            for page in itertools.chain([first], (p.result() for p in later)):
+                for row in page.rows:
+                    if row.get("id") is not None:
+                        by_id[row["id"]] = (row.get("tickettype_id"), orjson.dumps(row))
+                page.rows = []  # parsed rows go as soon as they are kept as bytes
+        return {i: by_id[i] for i in sorted(by_id)}
 
     def _rows_of(self, params: Mapping[str, Any], page_no: int, size: int) -> Page:
         # fetch_rows: a page Halo's gateway gives up on (502/504) comes in smaller pages (paging.py).

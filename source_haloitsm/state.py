@@ -141,3 +141,32 @@ def _key(key: Key, row: Mapping[str, Any]) -> Any:
         return key(row)
     except (KeyError, TypeError):
         return None
+
+
+class IdSet:
+    """A set of ticket ids that stays small however many are added: a bitmap over Halo's integer ids
+    (125 KB a million ids; a Python set of 200,000 ints took about 18 MB of peak memory in
+    `make bench-memory`). Ids that are not small non-negative integers go to an ordinary set."""
+
+    LIMIT = 1 << 31  # larger ids (none seen) would make the bitmap large: kept in the set
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._other: set = set()
+
+    def update(self, ids: Iterable[Any]) -> None:
+        bits = self._bits
+        for value in ids:
+            if value.__class__ is int and 0 <= value < self.LIMIT:
+                index = value >> 3
+                if index >= len(bits):
+                    bits.extend(bytes(max(index + 1 - len(bits), len(bits))))  # at least doubles
+                bits[index] |= 1 << (value & 7)
+            else:
+                self._other.add(value)
+
+    def __contains__(self, value: Any) -> bool:
+        if value.__class__ is int and 0 <= value < self.LIMIT:
+            index = value >> 3
+            return index < len(self._bits) and bool(self._bits[index] & (1 << (value & 7)))
+        return value in self._other

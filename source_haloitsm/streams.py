@@ -51,7 +51,7 @@ from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_sche
 from source_haloitsm.actions import ActionsPlan
 from source_haloitsm.datetimes import to_query
 from source_haloitsm.deletions import DELETED_AT, DELETION_JOB, DeletedTickets
-from source_haloitsm.state import LOOKBACK, LookBack, decode_ids, encode_ids, parse_look_back
+from source_haloitsm.state import LOOKBACK, IdSet, LookBack, decode_ids, encode_ids, parse_look_back
 from source_haloitsm.windows import HISTORY_FLOOR, ONE_SECOND, Probe, Window, WindowPlanner, ceil_second
 
 # A window aims at this many pages of records.
@@ -493,8 +493,9 @@ class TicketsStream(CursorStream):
         self._detail_lock = threading.Lock()
         self.detail_requests = 0  # GET /api/Tickets/{id} for custom fields Halo left out of the list
         self._deleted_now: Optional[FrozenSet[int]] = None  # this read's listing
-        self._emitted_ids: set = set()  # a first incremental read's ids, until its deletions are reported
+        self._emitted_ids = IdSet()  # a first or full read's ids, until its deletions are reported
         self._only_emitted = False
+        self._deletion_stamp = ""  # when this read found the tickets deleted (their records' _ab_cdc_deleted_at)
         super().__init__(context, rank)
 
     @property
@@ -515,45 +516,52 @@ class TicketsStream(CursorStream):
             # were deleted before its listing, not every ticket ever deleted; the listing goes into the
             # state for the next sync. (A state without `deleted_ids`, from an older version, gets every
             # deleted ticket reported, once.)
-            emitted = self._emitted_ids = set()
-            self._on_rows = lambda rows: emitted.update(row.get("id") for row in rows)
+            emitted = self._emitted_ids = IdSet()
+            self._on_rows = lambda rows: emitted.update([row.get("id") for row in rows])
         yield from super().plan(reader, sync_mode)
         yield self._deletions(reader, sync_mode)
 
     def _deletions(self, reader: StreamReader, sync_mode: SyncMode) -> Planned:
-        listed = self.context.deleted.rows(reader.call_later)  # type: ignore[union-attr]
+        listed = self.context.deleted.entries(reader.call_later)  # type: ignore[union-attr]
         type_id = self.type_id
-        mine = [row for row in listed if type_id is None or row.get("tickettype_id") == type_id]
-        self._deleted_now = frozenset(row["id"] for row in mine)
+        mine = [ticket_id for ticket_id, ticket_type in listed if type_id is None or ticket_type == type_id]
+        self._deleted_now = frozenset(mine)
         known = self._deleted_known or frozenset()
         upper = self._read_range(sync_mode)[1]
-        found = (upper if self._in_halo_time else datetimes.utc_now()).isoformat()
+        self._deletion_stamp = (upper if self._in_halo_time else datetimes.utc_now()).isoformat()
+        # The job carries ids; each record is made from the listed row as it is emitted (_job_rows).
+        ids = [{"id": ticket_id} for ticket_id in mine if ticket_id not in known]
+        page = Page(ids, len(ids), 1, max(1, len(ids)), key=self.record_key)
+        return Planned(None, Probe([page], [DELETION_JOB]), None, after=self._deletions_reported)
+
+    def _deletion_records(self, ids: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """The listed rows of these deleted tickets as records: normalised as any row, `last_update` at
+        least when the sync found them deleted, and `_ab_cdc_deleted_at` set."""
+        found, cursor = self._deletion_stamp, self.cursor_field
         records = []
-        for row in mine:
-            if row["id"] in known:
-                continue
+        for row in self.context.deleted.rows_for(entry["id"] for entry in ids):  # type: ignore[union-attr]
             record = self._normalize(self._flatten(row) if self.context.custom_fields else row)
-            cursor = record.get(self.cursor_field)
-            record[self.cursor_field] = cursor if cursor.__class__ is str and cursor > found else found
+            value = record.get(cursor)
+            record[cursor] = value if value.__class__ is str and value > found else found
             record[DELETED_AT] = found
             records.append(record)
-        page = Page(records, len(records), 1, max(1, len(records)), key=self.record_key)
-        return Planned(None, Probe([page], [DELETION_JOB]), None, after=self._deletions_reported)
+        return records
 
     def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
         if not (job.parts and job.parts[0].part is DELETION_JOB):
             return None
         if not self._only_emitted:
-            return _unchanged
+            return self._deletion_records
         emitted = self._emitted_ids  # complete now: every window before this job is out
-        return lambda rows: [row for row in rows if row.get("id") in emitted]
+        return lambda ids: self._deletion_records([entry for entry in ids if entry["id"] in emitted])
 
     def _deletions_reported(self) -> None:
         known, listed = self._deleted_known, self._deleted_now or frozenset()
-        self.deletions_reported += len(listed & self._emitted_ids) if self._only_emitted else len(listed - (known or frozenset()))
+        emitted = self._emitted_ids
+        self.deletions_reported += sum(1 for i in listed if i in emitted) if self._only_emitted else len(listed - (known or frozenset()))
         self._deleted_known = listed
         self._on_rows = None
-        self._emitted_ids = set()
+        self._emitted_ids = IdSet()
 
     def keep_fields(self) -> Optional[Sequence[str]]:
         if not self.fields:
@@ -782,10 +790,6 @@ REFERENCE_STREAMS = (Statuses, TicketTypes, Priorities, Slas, Teams, Agents, Cli
 @functools.lru_cache(maxsize=None)
 def load_schema(name: str) -> Mapping[str, Any]:
     return json.loads(pkgutil.get_data("source_haloitsm", f"schemas/{name}.json"))
-
-
-def _unchanged(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return rows
 
 
 def typed_fields(schema: Mapping[str, Any], kind: str) -> List[str]:

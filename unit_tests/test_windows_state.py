@@ -221,3 +221,18 @@ def test_datetimes_are_utc_with_offset_and_sentinels_become_null(frozen_clock, t
     for field in ("targetdate", "deadlinedate", "lastincomingemail", "dateclosed", "category_3"):
         assert field in record and record[field] is None, (field, record)
     assert record["site_id"] == 18 and isinstance(record["site_id"], int)
+
+
+def test_id_set_holds_exactly_the_ids_added():
+    import random
+
+    from source_haloitsm.state import IdSet
+
+    ids = IdSet()
+    added = set(random.Random(5).sample(range(2_000_000), 5000)) | {0, 7, 8, IdSet.LIMIT - 1}
+    odd = {IdSet.LIMIT, -3, 18.5, "T-9", None}  # not small non-negative ints: kept aside, still found
+    ids.update(list(added) + list(odd))
+    probe = set(random.Random(6).sample(range(2_000_000), 5000)) | {1, 9, IdSet.LIMIT - 2, 10**12}
+    assert all(i in ids for i in added | odd)
+    assert [i for i in probe - added if i in ids] == []
+    assert "9" not in ids and 18.0 not in ids
