@@ -847,16 +847,39 @@ class HaloSimulator:
     def _paged(self, key, items, q, echo_paging) -> Resp:
         total = len(items)
         if _b(q.get("pageinate", "")):
-            size, no = self._page_args(q)
-            start = (no - 1) * size
-            sel = items[start:start + size]
-            if not sel and total and self.repeat_last_page:
-                sel = items[((total - 1) // size) * size:]
+            sel, size, no = self._page_of(items, q)
             return jresp({"page_no": no, "page_size": size, "record_count": total, key: sel})
         cnt = _int(q.get("count", ""))
         if cnt and cnt > 0:
             items = items[:cnt]
         return jresp({"record_count": total, key: items})
+
+    def _page_of(self, items, q):
+        """(rows of the page asked for, page size, page number) of a paged list: the size capped
+        silently (Q9), pages past the end empty or the last one again ([repeat_last_page], Q12)."""
+        size, no = self._page_args(q)
+        start = (no - 1) * size
+        sel = items[start:start + size]
+        if len(sel) == 0 and len(items) and self.repeat_last_page:
+            sel = items[((len(items) - 1) // size) * size:]
+        return sel, size, no
+
+    def _page_head(self, q, size, no) -> bytes:
+        """The start of a paged answer's object: page_no and page_size (the size asked for, with
+        [echo_requested_page_size])."""
+        echo = _int(q.get("page_size", "")) if self.echo_requested_page_size else None
+        return b'{"page_no":%d,"page_size":%d,' % (no, echo if echo and echo > 0 else size)
+
+    @staticmethod
+    def _list_parts(head: bytes, total: int, key: bytes, rows, tail: bytes):
+        """An answer `{...record_count, key: [rows], ...tail}` as parts sent with sendmsg, never joined."""
+        parts = [head + b'"record_count":%d,"%s":[' % (total, key)]
+        for k, row in enumerate(rows):
+            if k:
+                parts.append(b",")
+            parts.append(row)
+        parts.append(b"]" + tail + b"}")
+        return parts
 
     def _page_args(self, q):
         req = _int(q.get("page_size", ""))
@@ -946,13 +969,8 @@ class HaloSimulator:
             total = len(idx)
             head = b"{"
             if _b(q.get("pageinate", "")):
-                size, no = self._page_args(q)
-                start = (no - 1) * size
-                sel = idx[start:start + size]
-                if len(sel) == 0 and total and self.repeat_last_page:  # Q12
-                    sel = idx[((total - 1) // size) * size:]
-                echo = _int(q.get("page_size", "")) if self.echo_requested_page_size else None
-                head = b'{"page_no":%d,"page_size":%d,' % (no, echo if echo and echo > 0 else size)
+                sel, size, no = self._page_of(idx, q)
+                head = self._page_head(q, size, no)
             else:
                 cnt = _int(q.get("count", ""))
                 if cnt is not None and cnt > 0:
@@ -962,13 +980,7 @@ class HaloSimulator:
                 else:
                     sel = idx
             rows = [st.ticket_bytes(int(j), cf) for j in sel]
-        parts = [head + b'"record_count":%d,"tickets":[' % total]
-        for k, row in enumerate(rows):  # sent with sendmsg, never joined
-            if k:
-                parts.append(b",")
-            parts.append(row)
-        parts.append(b'],"include_children":false}')
-        return Resp(200, parts)
+        return Resp(200, self._list_parts(head, total, b"tickets", rows, b',"include_children":false'))
 
     # ------------------------------------------------------------------ GET /api/Actions (Q26, Q36-Q41)
     def _actions(self, q, rest) -> Resp:
@@ -1006,24 +1018,13 @@ class HaloSimulator:
             total = len(idx)
             head = b"{"
             if _b(q.get("pageinate", "")) and self.actions_paging == "paged":  # Q39
-                size, no = self._page_args(q)
-                first = (no - 1) * size
-                sel = idx[first:first + size]
-                if len(sel) == 0 and total and self.repeat_last_page:  # Q12
-                    sel = idx[((total - 1) // size) * size:]
-                echo = _int(q.get("page_size", "")) if self.echo_requested_page_size else None
-                head = b'{"page_no":%d,"page_size":%d,' % (no, echo if echo and echo > 0 else size)
+                sel, size, no = self._page_of(idx, q)
+                head = self._page_head(q, size, no)
             else:
                 cnt = _int(q.get("count", ""))
                 sel = idx[:cnt] if cnt is not None and cnt > 0 else idx
             rows = [st.action_bytes(int(p), html_note, html_email) for p in sel]
-        parts = [head + b'"record_count":%d,"actions":[' % total]
-        for k, row in enumerate(rows):
-            if k:
-                parts.append(b",")
-            parts.append(row)
-        parts.append(b"]}")
-        return self._listed(Resp(200, parts), "actions")
+        return self._listed(Resp(200, self._list_parts(head, total, b"actions", rows, b"")), "actions")
 
     # ------------------------------------------------------------------ control path (never logged)
     def _control(self, method, path_l, q, body) -> Resp:
