@@ -43,6 +43,15 @@ DELETION_JOB: Mapping[str, str] = {"deleted": "true"}
 Run = Callable[..., Any]
 
 
+def mark_deleted(record: Dict[str, Any], cursor: str, found: str) -> Dict[str, Any]:
+    """A record (a deleted ticket, or one of its actions) as a deletion: `_ab_cdc_deleted_at` is when the
+    sync found it deleted, and its cursor is at least that late, so the latest record per key is this one."""
+    value = record.get(cursor)
+    record[cursor] = value if value.__class__ is str and value > found else found
+    record[DELETED_AT] = found
+    return record
+
+
 class DeletedTickets:
     """The read's one listing of deleted tickets, made by the first stream that needs it."""
 

@@ -50,7 +50,7 @@ from source_haloitsm.scheduler import Scheduler
 from source_haloitsm.schemas import DATETIME_FIELDS, INTEGER_FIELDS, ticket_schema
 from source_haloitsm.actions import ActionsPlan
 from source_haloitsm.datetimes import to_query
-from source_haloitsm.deletions import DELETED_AT, DELETION_JOB, DeletedTickets
+from source_haloitsm.deletions import DELETED_AT, DELETION_JOB, DeletedTickets, mark_deleted
 from source_haloitsm.state import LOOKBACK, IdSet, LookBack, decode_ids, encode_ids, parse_look_back
 from source_haloitsm.windows import HISTORY_FLOOR, ONE_SECOND, Probe, Window, WindowPlanner, ceil_second
 
@@ -158,9 +158,18 @@ class HaloStream(Stream, CheckpointMixin):
 
     def get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Page:
         body = self.context.client.get(self.endpoint.path, self.request_params(window, part, page_no, page_size))
-        rows = [self._normalize(row) for row in self.endpoint.rows(body)]
+        record = self._record
+        rows = [record(row) for row in self._complete(self.endpoint.rows(body))]
         count = self.endpoint.record_count(body)
         return Page(rows, len(rows) if count is None else count, page_no, page_size, key=self.record_key)
+
+    def _complete(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """What a page's rows need from Halo beyond the page itself (nothing, but for TicketsStream)."""
+        return rows
+
+    def _record(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        """One of Halo's rows as the stream's record."""
+        return self._normalize(row)
 
     # ---- planning: the default is one query over everything ----
     def plan(self, reader: StreamReader, sync_mode: SyncMode) -> Iterable[Planned]:
@@ -194,10 +203,14 @@ class HaloStream(Stream, CheckpointMixin):
         try:
             self._deleted_known = decode_ids(raw)
         except ValueError:
-            raise ConfigError(
-                f"The saved state of stream '{self.name}' has deleted_ids={str(raw)[:80]!r}, which is not a list of "
-                "ticket id ranges. Reset the stream's data in Airbyte to start again from start_date."
-            ) from None
+            raise self._bad_state("deleted_ids", raw, "a list of ticket id ranges") from None
+
+    def _bad_state(self, key: str, raw: Any, expected: str) -> ConfigError:
+        """A saved state this connector cannot read: what is wrong and what to do."""
+        return ConfigError(
+            f"The saved state of stream '{self.name}' has {key}={str(raw)[:80]!r}, which is not {expected}. "
+            "Reset the stream's data in Airbyte to start again from start_date."
+        )
 
     @state.setter
     def state(self, value: Mapping[str, Any]) -> None:
@@ -214,10 +227,7 @@ class HaloStream(Stream, CheckpointMixin):
         try:
             self._state_value = parse_state_value(raw)
         except ValueError:
-            raise ConfigError(
-                f"The saved state of stream '{self.name}' has {self.cursor_field}={raw!r}, which is not a datetime. "
-                "Reset the stream's data in Airbyte to start again from start_date."
-            ) from None
+            raise self._bad_state(self.cursor_field, raw, "a datetime") from None
         self._look_back.before = self._state_value.isoformat()
 
     @property
@@ -537,15 +547,8 @@ class TicketsStream(CursorStream):
     def _deletion_records(self, ids: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """The listed rows of these deleted tickets as records: normalised as any row, `last_update` at
         least when the sync found them deleted, and `_ab_cdc_deleted_at` set."""
-        found, cursor = self._deletion_stamp, self.cursor_field
-        records = []
-        for row in self.context.deleted.rows_for(entry["id"] for entry in ids):  # type: ignore[union-attr]
-            record = self._normalize(self._flatten(row) if self.context.custom_fields else row)
-            value = record.get(cursor)
-            record[cursor] = value if value.__class__ is str and value > found else found
-            record[DELETED_AT] = found
-            records.append(record)
-        return records
+        rows = self.context.deleted.rows_for(entry["id"] for entry in ids)  # type: ignore[union-attr]
+        return [mark_deleted(self._record(row), self.cursor_field, self._deletion_stamp) for row in rows]
 
     def _job_rows(self, job: Any) -> Optional[Callable[[List[Dict[str, Any]]], List[Dict[str, Any]]]]:
         if not (job.parts and job.parts[0].part is DELETION_JOB):
@@ -585,17 +588,15 @@ class TicketsStream(CursorStream):
             params["include_custom_fields"] = wanted
         return params
 
-    def get_page(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Page:
-        if not self.context.custom_fields:
-            return super().get_page(window, part, page_no, page_size)
-        body = self.context.client.get(self.endpoint.path, self.request_params(window, part, page_no, page_size))
-        rows = self.endpoint.rows(body)
-        for row in rows:
-            if "customfields" not in row:
-                self._fetch_custom_fields(row)
-        rows = [self._normalize(self._flatten(row)) for row in rows]
-        count = self.endpoint.record_count(body)
-        return Page(rows, len(rows) if count is None else count, page_no, page_size, key=self.record_key)
+    def _complete(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        if self.context.custom_fields:
+            for row in rows:
+                if "customfields" not in row:
+                    self._fetch_custom_fields(row)
+        return rows
+
+    def _record(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        return self._normalize(self._flatten(row) if self.context.custom_fields else row)
 
     def _fetch_custom_fields(self, row: Dict[str, Any]) -> None:
         """Halo left `customfields` out of a list row although asked for them (an instance that ignores
@@ -726,10 +727,7 @@ class Actions(HaloStream):
         try:
             self.history_to = parse_state_value(raw) if raw else None
         except ValueError:
-            raise ConfigError(
-                f"The saved state of stream '{self.name}' has history_to={str(raw)[:80]!r}, which is not a datetime. "
-                "Reset the stream's data in Airbyte to start again from start_date."
-            ) from None
+            raise self._bad_state("history_to", raw, "a datetime") from None
 
     def request_params(self, window: Optional[Window], part: Mapping[str, str], page_no: int, page_size: int) -> Dict[str, Any]:
         cfg = self.context.config
@@ -752,11 +750,8 @@ class Actions(HaloStream):
             for row in page.rows:
                 row.setdefault("ticket_id", ticket)
             if ticket in self.deleting:  # the actions of a ticket deleted in Halo (deletions.py)
-                found, cursor = self.deletion_stamp, self.cursor_field
                 for row in page.rows:
-                    value = row.get(cursor)
-                    row[cursor] = value if value.__class__ is str and value > found else found
-                    row[DELETED_AT] = found
+                    mark_deleted(row, self.cursor_field, self.deletion_stamp)
                 with self._count_lock:
                     self.deleted_actions += len(page.rows)
         return page
