@@ -148,7 +148,7 @@ class IdSet:
     (125 KB a million ids; a Python set of 200,000 ints took about 18 MB of peak memory in
     `make bench-memory`). Ids that are not small non-negative integers go to an ordinary set."""
 
-    LIMIT = 1 << 31  # larger ids (none seen) would make the bitmap large: kept in the set
+    LIMIT = 1 << 26  # ids up to 67 million: a bitmap of 8 MB at most; larger ones (none seen) go to the set
 
     def __init__(self) -> None:
         self._bits = bytearray()
