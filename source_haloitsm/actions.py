@@ -42,12 +42,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from source_haloitsm import datetimes, endpoints
 from source_haloitsm.client import RequestRejected
 from source_haloitsm.datetimes import parse_halo_datetime
+from source_haloitsm.paging import every_list_page, list_page
 from source_haloitsm.reader import PendingProbe, Planned, StreamReader
 from source_haloitsm.state import LOOKBACK  # an incremental sync starts this long before the state, as tickets do
 from source_haloitsm.datetimes import to_query
@@ -98,6 +100,7 @@ class ActionsPlan:
         self.upper: dt.datetime = stream.now()
         self.strategy = ""  # what was done, for the stream's summary
         self.ticket_requests = 0  # requests of the ticket list this plan read
+        self._count_lock = threading.Lock()  # the ticket list's pages come from several workers
 
     # ---- the ticket list ----
     def scan_tickets(self, lower: Optional[dt.datetime]) -> List[TicketMark]:
@@ -108,23 +111,18 @@ class ActionsPlan:
             params: Dict[str, Any] = {"order": "id", "orderdesc": "false", "lastupdatetodate": to_query(ceil_second(self.upper)), **part}
             if lower is not None:
                 params["lastupdatefromdate"] = to_query(lower.replace(microsecond=0) - dt.timedelta(seconds=1))
-            first = self._ticket_page(params, 1)
-            count = first.get("record_count") or 0
-            rows = list(first.get("tickets") or [])
-            size = len(rows) or 100
-            later = [self.reader.call_later(self._ticket_page, params, n) for n in range(2, -(-int(count) // size) + 1)]
-            for page in later:
-                rows.extend(page.result().get("tickets") or [])
-            for row in rows:
-                mark = TicketMark(row.get("id"), _when(row.get("last_update")), _when(row.get("lastactiondate")), _when(row.get("dateoccurred")))
-                if mark.id is not None and (lower is None or mark.last_update is None or mark.last_update >= lower):
-                    marks[mark.id] = mark
+            for page in every_list_page(self.reader.call_later, self._get, endpoints.TICKETS, params, "the ticket list"):
+                for row in page.rows:
+                    mark = TicketMark(row.get("id"), _when(row.get("last_update")), _when(row.get("lastactiondate")), _when(row.get("dateoccurred")))
+                    if mark.id is not None and (lower is None or mark.last_update is None or mark.last_update >= lower):
+                        marks[mark.id] = mark
         return sorted(marks.values(), key=lambda m: m.id)
 
-    def _ticket_page(self, params: Dict[str, Any], page_no: int) -> Dict[str, Any]:
-        self.ticket_requests += 1
-        body = self.client.get(endpoints.TICKETS.path, {**endpoints.TICKETS.page_params(page_no, 100), **params})
-        return body if isinstance(body, dict) else {}
+    def _get(self, path: str, params: Mapping[str, Any]) -> Any:
+        """A request of the ticket list, counted for the stream's summary."""
+        with self._count_lock:
+            self.ticket_requests += 1
+        return self.client.get(path, params)
 
     # ---- deleted tickets (deletions.py) ----
     def newly_deleted(self) -> List[int]:
@@ -303,7 +301,7 @@ class ActionsPlan:
         marks = []
         for part in STATUS_PARTS:
             params = {"order": "id", "orderdesc": "true", "lastupdatefromdate": to_query(start), **part}
-            for row in self._ticket_page(params, 1).get("tickets") or []:
+            for row in list_page(self._get, endpoints.TICKETS, params, 1, 100).rows:
                 marks.append(TicketMark(row.get("id"), _when(row.get("last_update")), _when(row.get("lastactiondate")), None))
         return marks
 

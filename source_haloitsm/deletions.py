@@ -23,14 +23,13 @@ row is parsed again only when its deletion record is emitted; what the streams c
 """
 from __future__ import annotations
 
-import itertools
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import orjson
 
 from source_haloitsm import endpoints
-from source_haloitsm.paging import Page, effective_page_size, fetch_rows, pages_after
+from source_haloitsm.paging import every_list_page
 
 DELETED_AT = "_ab_cdc_deleted_at"
 # The deleted tickets, in the two status parts every ticket query uses (docs/halo-api.md 2.1).
@@ -81,24 +80,14 @@ class DeletedTickets:
         by_id: Dict[Any, Tuple[Any, bytes]] = {}
         for part in DELETED_PARTS:
             params = {"order": "id", "orderdesc": "false", **part}
-            first = run(self._rows_of, params, 1, PAGE_SIZE).result()
-            size = effective_page_size(first)
-            later = [run(self._rows_of, params, n, size) for n in pages_after(first)]
-            for page in itertools.chain([first], (p.result() for p in later)):
+            for page in every_list_page(run, self._counted_get, endpoints.TICKETS, params, "the deleted tickets", PAGE_SIZE):
                 for row in page.rows:
                     if row.get("id") is not None:
                         by_id[row["id"]] = (row.get("tickettype_id"), orjson.dumps(row))
                 page.rows = []  # parsed rows go as soon as they are kept as bytes
         return {i: by_id[i] for i in sorted(by_id)}
 
-    def _rows_of(self, params: Mapping[str, Any], page_no: int, size: int) -> Page:
-        # fetch_rows: a page Halo's gateway gives up on (502/504) comes in smaller pages (paging.py).
-        return fetch_rows(lambda no, sz: self._page(params, no, sz), page_no, size, "the deleted tickets")
-
-    def _page(self, params: Mapping[str, Any], page_no: int, size: int) -> Page:
+    def _counted_get(self, path: str, params: Mapping[str, Any]) -> Any:
         with self._count_lock:
             self.requests += 1
-        body = self._get(endpoints.TICKETS.path, {**endpoints.TICKETS.page_params(page_no, size), **params})
-        rows = list(endpoints.TICKETS.rows(body))
-        count = endpoints.TICKETS.record_count(body)
-        return Page(rows, len(rows) if count is None else count, page_no, size)
+        return self._get(path, params)

@@ -30,6 +30,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set
 
 from source_haloitsm.client import PageTooLarge
+from source_haloitsm.endpoints import Endpoint
 from source_haloitsm.errors import TransientHaloError
 from source_haloitsm.waits import announce_wait, transient_wait
 
@@ -138,6 +139,33 @@ def pages_after(first: Page) -> List[int]:
     if total <= len(first.rows) or not first.rows:
         return []
     return list(range(2, -(-total // size) + 1))
+
+
+def list_page(get: Callable[[str, Mapping[str, Any]], Any], endpoint: Endpoint, params: Mapping[str, Any], page_no: int,
+              size: int) -> Page:
+    """One page of a list query through `get(path, params)` (the client's); a body without the list
+    raises MissingList (endpoints.py)."""
+    body = get(endpoint.path, {**endpoint.page_params(page_no, size), **params})
+    rows = list(endpoint.rows(body))
+    count = endpoint.record_count(body)
+    return Page(rows, len(rows) if count is None else count, page_no, size)
+
+
+def every_list_page(run: Callable[..., Any], get: Callable[[str, Mapping[str, Any]], Any], endpoint: Endpoint,
+                    params: Mapping[str, Any], what: str, page_size: int = 100) -> Iterator[Page]:
+    """Every page of a whole list query (the deleted tickets, the tickets actions.py reads whole): the
+    first page, whose record_count tells how many follow, then the others asked for at once, in order;
+    a page Halo's gateway gives up on (502/504) comes in smaller pages. `run(fn, *args)` runs a request
+    on the read's workers (reader.call_later)."""
+    def fetch(page_no: int, size: int) -> Page:
+        return fetch_rows(lambda no, sz: list_page(get, endpoint, params, no, sz), page_no, size, what)
+
+    first = run(fetch, 1, page_size).result()
+    size = effective_page_size(first)
+    later = [run(fetch, n, size) for n in pages_after(first)]
+    yield first
+    for pending in later:
+        yield pending.result()
 
 
 def effective_page_size(first: Page) -> int:
